@@ -1,0 +1,70 @@
+"""RealVLG-Grasp-v0 speed, as ratios against references measured in the same run.
+
+1. Closed-loop env steps/s (``pd_ee_delta_pose``, random actions) with state and with
+   RGB-D observations, divided by ManiSkill3 ``PickCube-v1`` steps/s under the same
+   settings (one CPU env, same control mode, same camera size). Target >= 1.0.
+2. Grasp episodes/min (oracle, one-step grasp primitive) with 2 worker processes divided
+   by 1 worker. Target >= 1.8 (needs >= 2 free cores).
+
+    python benchmarks/bench_realvlg_grasp.py [--steps 300] [--episodes 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import gymnasium as gym
+import mani_skill.envs  # noqa: F401  (registers PickCube-v1)
+import numpy as np
+
+import vlgsim  # noqa: F401
+from vlgsim.sim_eval.rollout import EvalJob, evaluate
+
+
+def steps_per_s(env, n: int) -> float:
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(10):  # warm-up
+        env.step(env.action_space.sample())
+    t = time.perf_counter()
+    for _ in range(n):
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        if np.any(term) or np.any(trunc):
+            env.reset()
+    return n / (time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--episodes", type=int, default=12)
+    args = ap.parse_args()
+    out = {}
+    for label, ours_obs, ms_obs in [("state", "state", "state"), ("rgbd", "rgbd", "rgbd")]:
+        ours = gym.make("vlgsim:RealVLG-Grasp-v0", obs_mode=ours_obs, control_mode="pd_ee_delta_pose")
+        ref = gym.make("PickCube-v1", obs_mode=ms_obs, control_mode="pd_ee_delta_pose", render_backend="cpu",
+                       sensor_configs=dict(width=320, height=240))
+        a, b = steps_per_s(ours, args.steps), steps_per_s(ref, args.steps)
+        ours.close()
+        ref.close()
+        out[f"closed_loop_{label}"] = dict(vlgsim_steps_per_s=round(a, 1), pickcube_steps_per_s=round(b, 1),
+                                           ratio=round(a / b, 3))
+        print(f"closed-loop {label:5s}: vlgsim {a:7.1f} steps/s, PickCube-v1 {b:7.1f} steps/s, ratio {a / b:.2f} "
+              f"(target >= 1.0)")
+    job = EvalJob("RealVLG-Grasp-v0", "oracle", {})
+    seeds = list(range(1000, 1000 + args.episodes))
+    rates = {}
+    for w in (1, 2):
+        t = time.perf_counter()
+        res = evaluate(job, seeds, workers=w)
+        rates[w] = len(res) / ((time.perf_counter() - t) / 60)
+        print(f"grasp episodes/min with {w} worker(s): {rates[w]:.1f} (success {sum(r.success for r in res)}/{len(res)})")
+    out["grasp_episodes_per_min"] = {"1": round(rates[1], 1), "2": round(rates[2], 1), "ratio": round(rates[2] / rates[1], 3)}
+    print(f"grasp episodes/min 2 workers / 1 worker: {rates[2] / rates[1]:.2f} (target >= 1.8)")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

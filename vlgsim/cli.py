@@ -1,0 +1,95 @@
+"""The ``vlgsim`` command: subcommands that call the layers below."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="vlgsim: language-driven robot grasping in simulation")
+
+
+def _parse_kv(pairs: list[str]) -> dict:
+    out = {}
+    for p in pairs:
+        if "=" not in p:
+            raise typer.BadParameter(f"--env-kwarg {p!r}; rule: KEY=VALUE (VALUE parsed as JSON if it can be)")
+        k, v = p.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+@app.command("envs")
+def list_envs():
+    """List the registered environment ids."""
+    from vlgsim.envs import TASKS
+
+    for env_id, entry in sorted(TASKS.items()):
+        doc = (entry.cls.__module__ and __import__(entry.cls.__module__, fromlist=["x"]).__doc__ or "").strip()
+        typer.echo(f"{env_id:28s} {doc.splitlines()[0] if doc else ''}")
+
+
+@app.command("eval")
+def eval_cmd(
+    env: str = typer.Option("RealVLG-Grasp-v0", "--env", help="registered env id"),
+    policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG], e.g. oracle, random"),
+    episodes: int = typer.Option(20, "--episodes", min=1),
+    workers: int = typer.Option(1, "--workers", min=1, help="separate processes; results do not depend on it"),
+    seed: int = typer.Option(0, "--seed", help="episode i uses seed + i"),
+    out: Path = typer.Option(Path("runs/eval"), "--out", help="output folder"),
+    video_episodes: int = typer.Option(2, "--video-episodes", min=0, help="record MP4s of the first N episodes"),
+    env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to gym.make (repeatable)"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="cap on steps per episode"),
+):
+    """Evaluate a policy on seeded episodes; writes report.json, report.md, episodes.jsonl, videos/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vlgsim.sim_eval.report import EpisodeLog, summarize, write_report, write_video
+    from vlgsim.sim_eval.rollout import EvalJob, evaluate
+
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "episodes.jsonl"
+    if log_path.exists():
+        log_path.unlink()
+    log = EpisodeLog(log_path)
+    job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
+    seeds = [seed + i for i in range(episodes)]
+    videos: list[str] = []
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("success {task.fields[rate]}"), TimeRemainingColumn()) as bar:
+        task = bar.add_task(f"{env} / {policy}", total=episodes, rate="-")
+        done = {"n": 0, "k": 0}
+
+        def on_result(r, frames):
+            log.write(r)
+            if frames:
+                p = write_video(out / "videos" / f"episode_{r.episode:03d}_seed_{r.seed}.mp4", frames)
+                if p:
+                    videos.append(str(p.relative_to(out)))
+            done["n"] += 1
+            done["k"] += int(r.success)
+            bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
+
+        results = evaluate(job, seeds, workers=workers, record_first=video_episodes, on_result=on_result)
+    log.close()
+    meta = dict(env_id=env, policy=policy, seed=seed, workers=workers, env_kwargs=job.env_kwargs,
+                wall_s=round(time.perf_counter() - t0, 2))
+    jp, mdp = write_report(out, meta, results, sorted(videos))
+    s = summarize(results)
+    typer.echo(f"success {s.successes}/{s.n} = {100 * s.success_rate:.1f} % "
+               f"(95 % CI {100 * s.ci95[0]:.1f}-{100 * s.ci95[1]:.1f} %); failure modes "
+               f"{ {k: v for k, v in s.failure_modes.items() if v} }")
+    typer.echo(f"report: {jp}\nreport: {mdp}")
+    for v in sorted(videos):
+        typer.echo(f"video:  {out / v}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,235 @@
+"""RealVLG-Grasp-v0: grasp the object a referring expression names, on a Franka tabletop.
+
+**Task.** 3-8 procedural objects on a table; the instruction ("Grasp the red mug left of
+the bowl.") names exactly one. Default action (``action_mode="grasp_rect"``): one 4-DoF
+image grasp ``[x_px, y_px, theta_deg, width_px]`` in the observation image; the env
+deprojects it with depth, runs a top-down grasp primitive (pre-grasp 10 cm above,
+descend, close, lift 10 cm, hold 1 s) and ends the episode. ``action_mode=
+"contact_points"`` takes ``[x1, y1, x2, y2]``. ``action_mode="control"`` (implied by a
+``control_mode`` such as ``pd_ee_delta_pose``) is closed-loop with a dense reward.
+
+**Success.** The target rose >= 3 cm and stayed so for the 1 s hold (closed loop: for 1 s
+of consecutive steps), and no other object rose >= 3 cm.
+
+**Info.** ``success``, ``failure_mode`` (none, wrong_object, missed, dropped, collision,
+invalid_action), ``error`` (message for invalid actions), ``target_id`` (object slot),
+``instruction``, ``expressions``, and ground truth for the target in this image:
+``bbox`` [x1, y1, x2, y2] px (x2, y2 exclusive), ``mask`` HxW bool, ``grasp_rects``
+(N, 5) ``[x, y, theta_deg, width_px, height_px]``, ``contact_points`` (N, 4).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from vlgsim.envs.registration import register_task
+from vlgsim.grasp import InvalidAction, action_to_world, grasp_labels
+from vlgsim.scenes import TabletopScene, sample_tabletop_scene
+from vlgsim.sim.grasp_primitive import LIFT_SUCCESS_M, GraspPlan, classify_outcome
+from vlgsim.sim.maniskill_env import TabletopBackendEnv
+
+GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
+OBS_MODES = ("rgbd", "state", "rgbd+state")
+
+
+@register_task("RealVLG-Grasp-v0", max_episode_steps=200)
+class RealVLGGraspEnv(TabletopBackendEnv):
+    def __init__(self, *args, obs_mode: str = "rgbd", action_mode: Optional[str] = None,
+                 control_mode: Optional[str] = None, split: str = "seen", n_objects=(3, 8),
+                 record_frames: bool = False, **kwargs):
+        if obs_mode not in OBS_MODES:
+            raise ValueError(f"obs_mode {obs_mode!r}; rule: one of {OBS_MODES}")
+        action_mode = action_mode or ("control" if control_mode else "grasp_rect")
+        if action_mode not in GRASP_ACTION_MODES + ("control",):
+            raise ValueError(f"action_mode {action_mode!r}; rule: one of {GRASP_ACTION_MODES + ('control',)}")
+        if action_mode in GRASP_ACTION_MODES:
+            if control_mode not in (None, "pd_ee_pose"):
+                raise ValueError(f"control_mode {control_mode!r} with action_mode {action_mode!r}; rule: grasp "
+                                 "actions run the primitive on pd_ee_pose (use action_mode='control' for others)")
+            control_mode = "pd_ee_pose"
+        self.vlg_obs_mode, self.action_mode = obs_mode, action_mode
+        self.split, self.n_objects_range = split, tuple(n_objects)
+        self.record_frames = record_frames
+        self.last_frames: list[np.ndarray] = []
+        self._outcome = None
+        self._obs_cache = None
+        self.ground_truth = []
+        ms_obs = "rgb+depth+segmentation" if "rgbd" in obs_mode else "state"
+        super().__init__(*args, obs_mode=ms_obs, control_mode=control_mode or "pd_ee_delta_pose",
+                         reward_mode=kwargs.pop("reward_mode", "normalized_dense"), **kwargs)
+        if action_mode in GRASP_ACTION_MODES:
+            W, H = self.camera_spec.width, self.camera_spec.height
+            if action_mode == "grasp_rect":
+                low, high = [0, 0, -90, 0], [W - 1e-3, H - 1e-3, 90, W]
+            else:
+                low, high = [0, 0, 0, 0], [W - 1e-3, H - 1e-3, W - 1e-3, H - 1e-3]
+            self.single_action_space = gym.spaces.Box(np.array(low, np.float32), np.array(high, np.float32))
+            self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+            self._orig_single_action_space = self.single_action_space
+
+    # ------------------------------------------------------------------ scene
+    def sample_scene(self, seed: int) -> TabletopScene:
+        return sample_tabletop_scene(seed, split=self.split, n_objects=self.n_objects_range, camera=self.camera_spec)
+
+    def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
+        super()._initialize_episode(env_idx, options)
+        self._outcome = None
+        self._hold_ticks = torch.zeros(self.num_envs, dtype=torch.int32, device=self.device)
+        self._z0 = None
+        self._label_scene()
+
+    def _label_scene(self):
+        """Render once and compute the target's ground truth in every sub-scene."""
+        rgb, depth, seg = self.capture()
+        self._obs_cache = (rgb, depth, seg)
+        K, E = self.camera_matrices()
+        depth_np, seg_np = depth.cpu().numpy(), seg.cpu().numpy()
+        self.ground_truth = []
+        for i, sc in enumerate(self.scenes):
+            t = sc.target_index
+            mask = seg_np[i] == self.object_seg_ids(t)[i]
+            ys, xs = np.nonzero(mask)
+            bbox = (np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32) if len(xs)
+                    else np.zeros(4, np.float32))
+            labels = grasp_labels(sc.objects, t, depth_np[i], K[i], E[i])
+            self.ground_truth.append(dict(
+                target_id=t, instruction=sc.instruction, expressions=list(sc.expressions), bbox=bbox, mask=mask,
+                grasp_rects=np.array([lb.rect.to_list() for lb in labels], np.float32).reshape(-1, 5),
+                contact_points=np.array([lb.contact_points for lb in labels], np.float32).reshape(-1, 4)))
+
+    # ------------------------------------------------------------------ observations
+    def get_obs(self, info=None, unflattened=False):
+        obs = {}
+        if "rgbd" in self.vlg_obs_mode:
+            rgb, depth, _ = self._obs_cache if self._obs_cache is not None else self.capture()
+            K, E = self.camera_matrices()
+            obs.update(rgb=rgb, depth=depth, intrinsic=torch.as_tensor(K, dtype=torch.float32),
+                       extrinsic=torch.as_tensor(E, dtype=torch.float32))
+        self._obs_cache = None
+        if "state" in self.vlg_obs_mode:
+            obs["state"] = self.state_vector()
+        return obs
+
+    def state_vector(self) -> torch.Tensor:
+        """(B, 9+9+7+8*7+8+1) float32: qpos, qvel, TCP pose, object poses (zeros for empty
+        slots), one-hot target slot, target height above its start (m). World frame."""
+        B, M = self.num_envs, self.max_objects
+        poses = torch.zeros(B, M, 7, device=self.device)
+        k = len(self.object_slots)
+        poses[:, :k] = self.object_poses()
+        for i, n in enumerate(self.n_objects):
+            poses[i, n:] = 0
+        onehot = torch.zeros(B, M, device=self.device)
+        onehot[torch.arange(B), torch.as_tensor(self.target_slot)] = 1
+        return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), self.agent.tcp.pose.raw_pose,
+                          poses.reshape(B, -1), onehot, self._target_rise()[:, None]], 1).float()
+
+    def _target_pos(self) -> torch.Tensor:
+        poses = self.object_poses()
+        return poses[torch.arange(self.num_envs), torch.as_tensor(self.target_slot), :3]
+
+    def _rises(self) -> torch.Tensor:
+        z = self.object_poses()[..., 2]
+        if self._z0 is None:
+            self._z0 = z.clone()
+        return z - self._z0
+
+    def _target_rise(self) -> torch.Tensor:
+        return self._rises()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+
+    # ------------------------------------------------------------------ evaluation
+    def _others_lifted(self) -> torch.Tensor:
+        r = self._rises().clone()
+        r[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)] = 0
+        for i, n in enumerate(self.n_objects):
+            r[i, n:] = 0
+        return (r >= LIFT_SUCCESS_M).any(1)
+
+    def _after_control_step(self):
+        lifted = (self._target_rise() >= LIFT_SUCCESS_M) & self.agent.is_grasping(self._target_actor())
+        self._hold_ticks = torch.where(lifted, self._hold_ticks + 1, torch.zeros_like(self._hold_ticks))
+
+    def _target_actor(self):
+        from mani_skill.utils.structs.actor import Actor
+
+        if len(set(self.target_slot.tolist())) == 1:
+            return self.object_slots[int(self.target_slot[0])]
+        return Actor.merge([self.object_slots[t] for t in self.target_slot.tolist()])
+
+    def evaluate(self):
+        if self._outcome is not None:
+            success = torch.as_tensor(self._outcome[0], device=self.device)
+            return dict(success=success, fail=~success)
+        held = self._hold_ticks >= self.control_freq
+        success = held & ~self._others_lifted()
+        return dict(success=success, fail=self._others_lifted(), held_ticks=self._hold_ticks.clone())
+
+    def get_info(self):
+        info = super().get_info()
+        B = self.num_envs
+        modes = self._outcome[1] if self._outcome is not None else ["none" if s else "missed" for s in info["success"]]
+        errors = self._outcome[2] if self._outcome is not None else [""] * B
+        info.update(failure_mode=modes, error=errors, ground_truth=self.ground_truth)
+        return info
+
+    def compute_dense_reward(self, obs, action, info):
+        tcp = self.agent.tcp.pose.p
+        reach = 1 - torch.tanh(5 * torch.linalg.norm(self._target_pos() - tcp, dim=1))
+        grasped = self.agent.is_grasping(self._target_actor()).float()
+        lift = torch.clamp(self._target_rise() / LIFT_SUCCESS_M, 0, 1)
+        reward = reach + grasped + 2 * lift * grasped
+        reward = reward - 2 * self._others_lifted().float()
+        return torch.where(info["success"], torch.full_like(reward, 5.0), reward)
+
+    def compute_normalized_dense_reward(self, obs, action, info):
+        return self.compute_dense_reward(obs, action, info) / 5.0
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, action):
+        if self.action_mode == "control":
+            return super().step(action)
+        if self._outcome is not None:
+            raise RuntimeError("the grasp episode has ended; call reset() before step()")
+        B = self.num_envs
+        a = action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action, dtype=object)
+        try:
+            a = np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError):
+            a = np.full((B, 4), np.nan)
+        if B == 1 and a.shape == (4,):
+            a = a[None]
+        _, depth, _ = self._obs_cache if self._obs_cache is not None else self.capture()
+        depth = depth.cpu().numpy()
+        K, E = self.camera_matrices()
+        errors = [""] * B
+        tcp = self.agent.tcp.pose.p.cpu().numpy()
+        plan = GraspPlan(tcp.copy(), np.zeros(B), np.full(B, 0.08))
+        for i in range(B):
+            try:
+                if a.ndim != 2 or a.shape[0] != B:
+                    raise InvalidAction(f"{self.action_mode} action of shape {a.shape}; rule: shape (4,) or ({B}, 4)")
+                wg = action_to_world(a[i], self.action_mode, depth[i], K[i], E[i])
+                plan.tcp_xyz[i], plan.axis_angle_rad[i], plan.opening_m[i] = wg.tcp_xyz, wg.axis_angle_rad, wg.opening_m
+            except InvalidAction as e:
+                errors[i] = str(e)
+        invalid = np.array([bool(e) for e in errors])
+        if invalid.all():
+            success, modes = np.zeros(B, dtype=bool), ["invalid_action"] * B
+            self.last_frames = []
+        else:
+            trace = self.run_grasp(plan, record_frames=self.record_frames)
+            self.last_frames = trace.frames
+            success, modes = classify_outcome(trace, self.target_slot, self.n_objects)
+            success = success & ~invalid
+            modes = ["invalid_action" if invalid[i] else modes[i] for i in range(B)]
+        self._outcome = (success, modes, errors)
+        self._elapsed_steps += 1
+        info = self.get_info()
+        obs = self.get_obs(info)
+        reward = torch.as_tensor(success, dtype=torch.float32, device=self.device)
+        terminated = torch.ones(B, dtype=torch.bool, device=self.device)
+        return obs, reward, terminated, torch.zeros(B, dtype=torch.bool, device=self.device), info

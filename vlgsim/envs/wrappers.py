@@ -1,0 +1,79 @@
+"""Wrappers between batched ManiSkill tensors and the plain Gymnasium API."""
+
+from __future__ import annotations
+
+import string
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+INSTRUCTION_CHARSET = string.ascii_letters + string.digits + string.punctuation + " "
+INSTRUCTION_MAX_LEN = 256
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return x
+
+
+class NumpySingleEnv(gym.Wrapper):
+    """One sub-scene, numpy in and out. Observations: the task's arrays unbatched plus
+    ``instruction`` (text). Info: plain python/numpy, ground truth of the target at top level."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        base = env.unwrapped
+        if base.num_envs != 1:
+            raise ValueError(f"NumpySingleEnv needs num_envs == 1, got {base.num_envs}")
+        self.action_space = base.single_action_space
+        spaces = {}
+        H, W = base.camera_spec.height, base.camera_spec.width
+        mode = base.vlg_obs_mode
+        if "rgbd" in mode:
+            spaces["rgb"] = gym.spaces.Box(0, 255, (H, W, 3), np.uint8)
+            spaces["depth"] = gym.spaces.Box(0.0, np.float32(base.camera_spec.far_m), (H, W), np.float32)
+            spaces["intrinsic"] = gym.spaces.Box(-np.inf, np.inf, (3, 3), np.float32)
+            spaces["extrinsic"] = gym.spaces.Box(-np.inf, np.inf, (4, 4), np.float32)
+        if "state" in mode:
+            n = base.state_vector().shape[-1]
+            spaces["state"] = gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)
+        spaces["instruction"] = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
+        self.observation_space = gym.spaces.Dict(spaces)
+
+    def _obs(self, obs):
+        out = {k: _np(v)[0] for k, v in obs.items()}
+        if "depth" in out:
+            out["depth"] = np.clip(out["depth"], 0.0, self.observation_space["depth"].high[0, 0]).astype(np.float32)
+        out["instruction"] = self.env.unwrapped.scenes[0].instruction
+        return out
+
+    def _info(self, info):
+        out = {}
+        for k, v in info.items():
+            if k == "ground_truth":
+                out.update(v[0])
+            elif isinstance(v, list):
+                out[k] = v[0]
+            else:
+                v = _np(v)
+                out[k] = v[0].item() if isinstance(v, np.ndarray) and v.ndim == 1 else v
+        return out
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)  # seeds self.np_random for Gymnasium's bookkeeping
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self._obs(obs), self._info(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return (self._obs(obs), float(_np(reward)[0]), bool(_np(terminated)[0]), bool(_np(truncated)[0]),
+                self._info(info))
+
+    def render(self):
+        return _np(self.env.unwrapped.capture()[0])[0]
+
+    @property
+    def render_mode(self):
+        return "rgb_array"

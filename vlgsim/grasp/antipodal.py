@@ -1,0 +1,169 @@
+"""Top-down antipodal parallel-jaw grasps from an object's geometry.
+
+A :class:`TopDownGrasp` is a Panda-style grasp approached from above: the gripper TCP at
+``center`` (metres), jaws closing along the horizontal direction at ``axis_angle_rad``
+(about z, from +x), opened to ``opening_m``. ``top_point`` is the object's surface point
+straight above the centre: what a camera sees and what a 4-DoF image grasp points at.
+
+Sampling (object frame, cached per object spec): centres on a 1 cm grid over the
+footprint, 12 jaw angles; for each, rays cast down find the top surface, horizontal rays
+from both sides find the two contacts at grasp height; a candidate is kept if the contact
+normals lie within the friction cone of the jaw axis (antipodal), the object fits the
+gripper, and the descending fingers clear the object itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+import trimesh
+
+from vlgsim.assets import MAX_GRIPPER_OPENING_M, ObjectSpec, build_object
+
+GRASP_DEPTH_M = 0.03
+"""The TCP goes this far below the top surface it aims at ..."""
+MIN_TCP_Z_M = 0.016
+"""... but never below this height above the table (Panda fingertips touch the table at ~1.05 cm)."""
+OPENING_MARGIN_M = 0.02
+"""Opening = contact distance + this, capped at the gripper's 8 cm."""
+FRICTION_CONE_DEG = 20.0
+MAX_CONTACT_WIDTH_M = 0.066
+"""Widest object cross-section the Panda grasps reliably (jaws open to 8 cm)."""
+FINGER_WIDTH_M = 0.022
+"""Panda finger pad size across the jaw axis."""
+FINGER_THICKNESS_M = 0.012
+FINGER_BELOW_TCP_M = 0.011
+
+
+@dataclass(frozen=True)
+class TopDownGrasp:
+    center: np.ndarray
+    top_point: np.ndarray
+    axis_angle_rad: float
+    contact_width_m: float
+    opening_m: float
+    contacts: np.ndarray
+    quality: float
+
+    @property
+    def axis(self) -> np.ndarray:
+        return np.array([np.cos(self.axis_angle_rad), np.sin(self.axis_angle_rad), 0.0])
+
+    def transformed(self, T: np.ndarray) -> "TopDownGrasp":
+        """The grasp under a 4x4 rigid transform that rotates about z only (table poses)."""
+        R, t = T[:3, :3], T[:3, 3]
+        yaw = float(np.arctan2(R[1, 0], R[0, 0]))
+        return replace(self, center=R @ self.center + t, top_point=R @ self.top_point + t,
+                       contacts=self.contacts @ R.T + t, axis_angle_rad=self.axis_angle_rad + yaw)
+
+    def finger_boxes(self) -> list[np.ndarray]:
+        """Two (8, 3) corner sets: the volumes the open fingers sweep while descending."""
+        a = self.axis
+        n = np.array([-a[1], a[0], 0.0])
+        z0, z1 = self.center[2] - FINGER_BELOW_TCP_M, self.center[2] + 0.15
+        boxes = []
+        for s in (-1, 1):
+            inner = self.opening_m / 2
+            pts = []
+            for r in (inner, inner + FINGER_THICKNESS_M):
+                for w in (-FINGER_WIDTH_M / 2, FINGER_WIDTH_M / 2):
+                    for z in (z0, z1):
+                        p = self.center[:2] + s * r * a[:2] + w * n[:2]
+                        pts.append([p[0], p[1], z])
+            boxes.append(np.array(pts))
+        return boxes
+
+
+def _points_in_convex(points: np.ndarray, piece: trimesh.Trimesh, tol: float = 1e-4) -> np.ndarray:
+    """Boolean mask of points inside a convex watertight piece."""
+    n = piece.face_normals
+    d = np.einsum("ij,ij->i", n, piece.triangles[:, 0])
+    return np.all(points @ n.T - d <= tol, axis=1)
+
+
+def _box_samples(corners: np.ndarray, k: int = 4) -> np.ndarray:
+    lo, hi = corners.min(0), corners.max(0)
+    # corners are an oriented box; sample by trilinear interpolation of the 8 corners
+    t = np.linspace(0, 1, k)
+    g = np.stack(np.meshgrid(t, t, t, indexing="ij"), -1).reshape(-1, 3)
+    c = corners.reshape(2, 2, 2, 3)
+    out = np.zeros((len(g), 3))
+    for i in (0, 1):
+        for j in (0, 1):
+            for m in (0, 1):
+                w = (g[:, 0] if i else 1 - g[:, 0]) * (g[:, 1] if j else 1 - g[:, 1]) * (g[:, 2] if m else 1 - g[:, 2])
+                out += w[:, None] * c[i, j, m]
+    assert np.all(out >= lo - 1e-9) and np.all(out <= hi + 1e-9)
+    return out
+
+
+def fingers_collide(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
+    """Whether the descending open fingers would intersect any of the convex pieces
+    (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
+    pts = np.concatenate([_box_samples(b) for b in grasp.finger_boxes()])
+    if pieces_pose is not None:
+        inv = np.linalg.inv(pieces_pose)
+        pts = pts @ inv[:3, :3].T + inv[:3, 3]
+    for piece in pieces:
+        lo, hi = piece.bounds
+        near = np.all((pts >= lo - 1e-3) & (pts <= hi + 1e-3), axis=1)
+        if near.any() and _points_in_convex(pts[near], piece).any():
+            return True
+    return False
+
+
+@lru_cache(maxsize=256)
+def object_grasps(spec: ObjectSpec, grid_m: float = 0.01, n_angles: int = 12) -> tuple[TopDownGrasp, ...]:
+    """Antipodal top-down grasps of an object in its own frame, best quality first."""
+    asset = build_object(spec)
+    mesh = asset.mesh
+    pieces = [p for part in asset.parts for p in part.pieces]
+    lo, hi = mesh.bounds
+    xs = np.arange(lo[0] + grid_m / 2, hi[0], grid_m)
+    ys = np.arange(lo[1] + grid_m / 2, hi[1], grid_m)
+    cxy = np.stack(np.meshgrid(xs, ys, indexing="ij"), -1).reshape(-1, 2)
+    # top surface above each centre
+    origins = np.c_[cxy, np.full(len(cxy), hi[2] + 0.05)]
+    locs, ray_idx, _ = mesh.ray.intersects_location(origins, np.tile([0, 0, -1.0], (len(cxy), 1)), multiple_hits=False)
+    top_z = np.full(len(cxy), np.nan)
+    top_z[ray_idx] = locs[:, 2]
+    keep = ~np.isnan(top_z)
+    cxy, top_z = cxy[keep], top_z[keep]
+    com = mesh.center_mass if mesh.is_volume else mesh.centroid
+    z_g = np.maximum(top_z - GRASP_DEPTH_M, MIN_TCP_Z_M)
+    angles = np.arange(n_angles) * np.pi / n_angles
+    cand_c = np.repeat(np.c_[cxy, z_g], n_angles, axis=0)
+    cand_top = np.repeat(np.c_[cxy, top_z], n_angles, axis=0)
+    cand_a = np.tile(angles, len(cxy))
+    axis = np.c_[np.cos(cand_a), np.sin(cand_a), np.zeros(len(cand_a))]
+    reach = 0.25
+    hits = []
+    for s in (-1.0, 1.0):  # rays from the -axis side travelling +axis, then the reverse
+        o = cand_c + s * reach * axis
+        d = -s * axis
+        loc, ridx, tri = mesh.ray.intersects_location(o, d, multiple_hits=False)
+        p = np.full((len(cand_c), 3), np.nan)
+        nrm = np.full((len(cand_c), 3), np.nan)
+        p[ridx], nrm[ridx] = loc, mesh.face_normals[tri]
+        hits.append((p, nrm, d))
+    (p1, n1, d1), (p2, n2, d2) = hits
+    ok = ~np.isnan(p1[:, 0]) & ~np.isnan(p2[:, 0])
+    width = np.linalg.norm(p1 - p2, axis=1)
+    cos_cone = np.cos(np.deg2rad(FRICTION_CONE_DEG))
+    cos1 = np.einsum("ij,ij->i", np.nan_to_num(n1), -d1)
+    cos2 = np.einsum("ij,ij->i", np.nan_to_num(n2), -d2)
+    ok &= (cos1 > cos_cone) & (cos2 > cos_cone) & (width <= MAX_CONTACT_WIDTH_M) & (width > 0.004)
+    out = []
+    for i in np.flatnonzero(ok):
+        opening = min(width[i] + OPENING_MARGIN_M, MAX_GRIPPER_OPENING_M)
+        g = TopDownGrasp(center=cand_c[i], top_point=cand_top[i], axis_angle_rad=float(cand_a[i]),
+                         contact_width_m=float(width[i]), opening_m=float(opening),
+                         contacts=np.stack([p1[i], p2[i]]), quality=0.0)
+        if fingers_collide(g, pieces):
+            continue
+        q = min(cos1[i], cos2[i]) - 5.0 * float(np.linalg.norm(cand_c[i, :2] - com[:2])) - 1.0 * width[i]
+        out.append(replace(g, quality=float(q)))
+    out.sort(key=lambda g: -g.quality)
+    return tuple(out)

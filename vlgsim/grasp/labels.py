@@ -1,0 +1,58 @@
+"""Ground-truth grasp labels of one object in a rendered scene (pure numpy + trimesh).
+
+A label is an antipodal top-down grasp of the object (see :mod:`vlgsim.grasp.antipodal`)
+placed in the scene, kept only if the open fingers clear every other object and its top
+point is visible in the depth image, then projected to a rectangle and a contact pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vlgsim.assets import build_object
+from vlgsim.grasp.antipodal import TopDownGrasp, fingers_collide, object_grasps
+from vlgsim.grasp.image_grasp import label_rect
+from vlgsim.grasp.rect import GraspRect
+from vlgsim.scenes import PlacedObject
+
+VISIBILITY_TOL_M = 0.01
+
+
+@dataclass(frozen=True)
+class GraspLabel:
+    grasp: TopDownGrasp
+    rect: GraspRect
+    contact_points: np.ndarray
+    """[x1, y1, x2, y2] pixels."""
+
+
+def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarray, intrinsic: np.ndarray,
+                 extrinsic: np.ndarray, max_labels: int = 64) -> list[GraspLabel]:
+    """Executable, visible grasp labels for ``objects[index]``, best quality first."""
+    obj = objects[index]
+    H, W = depth.shape
+    others = [(o.pose, [p for part in build_object(o.spec).parts for p in part.pieces])
+              for i, o in enumerate(objects) if i != index]
+    out = []
+    for g0 in object_grasps(obj.spec):
+        g = g0.transformed(obj.pose)
+        uv = _project1(g.top_point, intrinsic, extrinsic)
+        if not (0 <= uv[0] < W and 0 <= uv[1] < H):
+            continue
+        z_cam = (extrinsic[:3, :3] @ g.top_point + extrinsic[:3, 3])[2]
+        if abs(depth[int(uv[1]), int(uv[0])] - z_cam) > VISIBILITY_TOL_M:
+            continue
+        if any(fingers_collide(g, pieces, pose) for pose, pieces in others):
+            continue
+        rect, cp = label_rect(g, intrinsic, extrinsic)
+        out.append(GraspLabel(g, rect, cp))
+        if len(out) >= max_labels:
+            break
+    return out
+
+
+def _project1(p, K, E):
+    pc = E[:3, :3] @ p + E[:3, 3]
+    return (K @ pc)[:2] / pc[2]

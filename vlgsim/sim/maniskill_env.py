@@ -1,0 +1,125 @@
+"""ManiSkill3 backend for tabletop scenes: a Panda on a table, objects from scene specs,
+one fixed RGB-D camera. Tasks in :mod:`vlgsim.envs` subclass :class:`TabletopBackendEnv`
+and supply ``sample_scene(seed)`` plus their task logic.
+
+Batched in ManiSkill's style: every sub-scene samples its own :class:`TabletopScene` from
+its episode seed at reconfiguration (objects differ per sub-scene), object slot k of all
+sub-scenes is one merged actor, poses are per-env tensors. On the CPU backend there is one
+sub-scene per process; with ``sim_backend="physx_cuda"`` many.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+from mani_skill.envs.sapien_env import BaseEnv
+from mani_skill.utils.scene_builder.table import TableSceneBuilder
+from mani_skill.utils.structs.pose import Pose
+
+from vlgsim.assets import build_object
+from vlgsim.scenes import CameraSpec, TabletopScene
+from vlgsim.sim.grasp_primitive import GraspPlan, GraspTrace, execute_topdown_grasp
+from vlgsim.sim.maniskill_scene import add_lighting, build_object_slots, camera_config, capture_rgbd_seg
+
+OBSERVE_QPOS = np.array([0.0, -0.9, 0.0, -2.6, 0.0, 1.75, np.pi / 4, 0.04, 0.04])
+"""Panda arm folded back and up, out of the camera's view of the workspace."""
+ROBOT_BASE = (-0.615, 0.0, 0.0)
+
+
+class TabletopBackendEnv(BaseEnv):
+    SUPPORTED_ROBOTS = ["panda"]
+    max_objects = 8
+
+    def __init__(self, *args, camera: Optional[CameraSpec] = None, robot_uids="panda", **kwargs):
+        self.camera_spec = camera or CameraSpec.d435()
+        self.scenes: list[TabletopScene] = []
+        self.object_slots = []
+        kwargs.setdefault("reconfiguration_freq", 1)
+        kwargs.setdefault("render_backend", "gpu" if torch.cuda.is_available() else "cpu")
+        super().__init__(*args, robot_uids=robot_uids, **kwargs)
+
+    # ------------------------------------------------------------------ task hooks
+    def sample_scene(self, seed: int) -> TabletopScene:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ ManiSkill hooks
+    @property
+    def _default_sensor_configs(self):
+        return [camera_config(self.camera_spec)]
+
+    @property
+    def _default_human_render_camera_configs(self):
+        return camera_config(self.camera_spec, uid="render_camera")
+
+    def _load_agent(self, options: dict):
+        import sapien
+
+        super()._load_agent(options, sapien.Pose(p=list(ROBOT_BASE)))
+
+    def _load_lighting(self, options: dict):
+        add_lighting(self.scene, self.scenes[0].lighting if self.scenes else None)
+
+    def _load_scene(self, options: dict):
+        self.table_scene = TableSceneBuilder(self, robot_init_qpos_noise=0.0)
+        self.table_scene.build()
+        seeds = [int(s) for s in np.atleast_1d(self._episode_seed)]
+        self.scenes = [self.sample_scene(s) for s in seeds]
+        self.n_objects = np.array([len(s.objects) for s in self.scenes])
+        self.object_slots = build_object_slots(self.scene, [[o.spec for o in s.objects] for s in self.scenes],
+                                               int(self.n_objects.max()))
+        self.target_slot = np.array([s.target_index for s in self.scenes])
+
+    def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
+        self.table_scene.initialize(env_idx)
+        qpos = torch.as_tensor(OBSERVE_QPOS, dtype=torch.float32, device=self.device).repeat(len(env_idx), 1)
+        self.agent.robot.set_qpos(qpos)
+        self.agent.robot.set_pose(Pose.create_from_pq(torch.tensor(ROBOT_BASE, device=self.device).repeat(len(env_idx), 1)))
+        for k, slot in enumerate(self.object_slots):
+            p = torch.zeros(self.num_envs, 7)
+            for i, sc in enumerate(self.scenes):
+                if k < len(sc.objects):
+                    o = sc.objects[k]
+                    p[i, :3] = torch.tensor([o.xy[0], o.xy[1], 0.0])
+                    p[i, 3:] = torch.tensor([np.cos(o.yaw_rad / 2), 0, 0, np.sin(o.yaw_rad / 2)])
+                else:
+                    p[i, :3] = torch.tensor([1.5 + 0.1 * k, 1.5, -0.9])
+                    p[i, 3] = 1.0
+            slot.set_pose(Pose.create(p[env_idx].to(self.device)))
+            slot.set_linear_velocity(torch.zeros(len(env_idx), 3, device=self.device))
+            slot.set_angular_velocity(torch.zeros(len(env_idx), 3, device=self.device))
+        self.initial_object_z = None
+
+    # ------------------------------------------------------------------ sensing
+    def capture(self):
+        """rgb (B,H,W,3) uint8, depth (B,H,W) float32 m, segmentation (B,H,W) int32, as torch."""
+        if self.gpu_sim_enabled:
+            self.scene._gpu_fetch_all()
+        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        return capture_rgbd_seg(self.scene.sensors["base_camera"])
+
+    def camera_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Intrinsic (B,3,3) and world->camera extrinsic (B,4,4) of the base camera."""
+        p = self.scene.sensors["base_camera"].get_params()
+        K = p["intrinsic_cv"].cpu().numpy().astype(np.float64)
+        E34 = p["extrinsic_cv"].cpu().numpy().astype(np.float64)
+        E = np.tile(np.eye(4), (len(E34), 1, 1))
+        E[:, :3, :] = E34
+        return K, E
+
+    def object_seg_ids(self, k: int) -> np.ndarray:
+        """Per-scene segmentation id of object slot k in every sub-scene, (B,)."""
+        return np.array([o.per_scene_id for o in self.object_slots[k]._objs])
+
+    def object_poses(self) -> torch.Tensor:
+        """(B, K, 7) poses [x, y, z, qw, qx, qy, qz] of the object slots, world frame."""
+        return torch.stack([s.pose.raw_pose for s in self.object_slots], 1)
+
+    def run_grasp(self, plan: GraspPlan, record_frames: bool = False) -> GraspTrace:
+        self.agent.controller.reset()
+        on_frame = (lambda: self.capture()[0][0].cpu().numpy().copy()) if record_frames else None
+        return execute_topdown_grasp(self, plan, self.object_slots, on_frame=on_frame)
+
+    def build_asset(self, env_i: int, k: int):
+        return build_object(self.scenes[env_i].objects[k].spec)

@@ -1,0 +1,158 @@
+"""Seeded episode rollouts, in one process or spread over worker processes.
+
+Episode ``i`` of an evaluation with base seed ``S`` uses env seed ``S + i``; every
+episode resets (and, for RealVLG, rebuilds) its scene from that seed alone, so results
+do not depend on which worker ran it: ``--workers 4`` gives the rows ``--workers 1`` gives.
+A failing episode (an exception in the env or the policy) is recorded with
+``failure_mode="error"`` and the message, and the evaluation goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+
+@dataclass
+class EpisodeResult:
+    episode: int
+    seed: int
+    instruction: str
+    success: bool
+    failure_mode: str
+    reward: float
+    steps: int
+    action: Optional[list] = None
+    """The first action the policy took (the whole answer for one-step grasp tasks)."""
+    error: str = ""
+    extra: dict = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    env_id: str
+    policy: str
+    env_kwargs: dict
+    max_steps: Optional[int] = None
+
+
+def _to_list(a) -> list:
+    return np.asarray(a, dtype=np.float64).round(4).tolist()
+
+
+def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] = None,
+                record: bool = False) -> tuple[EpisodeResult, list[np.ndarray]]:
+    """Roll out one seeded episode; returns the result and, if ``record``, video frames."""
+    t0 = time.perf_counter()
+    base = env.unwrapped
+    if record and hasattr(base, "record_frames"):
+        base.record_frames = True
+    frames: list[np.ndarray] = []
+    instruction, first_action, steps, total = "", None, 0, 0.0
+    try:
+        obs, info = env.reset(seed=seed)
+        instruction = str(obs.get("instruction", "")) if isinstance(obs, dict) else ""
+        policy.reset(instruction, dict(info, episode_seed=seed))
+        if record and isinstance(obs, dict) and "rgb" in obs:
+            frames.append(obs["rgb"])
+        limit = max_steps or getattr(getattr(env, "spec", None), "max_episode_steps", None) or 1000
+        done = False
+        while not done and steps < limit:
+            action = policy.act(obs)
+            chunk = np.asarray(action)
+            chunk = chunk if chunk.ndim == 2 and chunk.shape[1:] == env.action_space.shape else chunk[None]
+            for a in chunk:
+                if first_action is None:
+                    first_action = _to_list(a)
+                obs, reward, terminated, truncated, info = env.step(a)
+                total += float(reward)
+                steps += 1
+                if record:
+                    frames.extend(getattr(base, "last_frames", []) or [])
+                    if isinstance(obs, dict) and "rgb" in obs:
+                        frames.append(obs["rgb"])
+                done = bool(terminated or truncated)
+                if done or steps >= limit:
+                    break
+        result = EpisodeResult(episode, seed, instruction, bool(info.get("success", False)),
+                               str(info.get("failure_mode", "none" if info.get("success") else "missed")), total, steps,
+                               first_action, str(info.get("error", "")),
+                               {"target_id": info.get("target_id")} if "target_id" in info else {})
+    except Exception as e:  # noqa: BLE001 - an evaluation records the failure and continues
+        result = EpisodeResult(episode, seed, instruction, False, "error", total, steps, first_action,
+                               f"{type(e).__name__}: {e}", {"traceback": traceback.format_exc(limit=5)})
+    finally:
+        if record and hasattr(base, "record_frames"):
+            base.record_frames = False
+    result.wall_s = round(time.perf_counter() - t0, 3)
+    return result, frames
+
+
+# ---------------------------------------------------------------- worker processes
+_WORKER: dict[str, Any] = {}
+
+
+def _make(job: EvalJob, seed: int):
+    import gymnasium as gym
+
+    import vlgsim  # noqa: F401  (registers envs)
+    from vlgsim.policies import make_policy
+
+    env = gym.make(job.env_id, **job.env_kwargs)
+    return env, make_policy(job.policy, env, seed=seed)
+
+
+def _worker_init(job: EvalJob):
+    _WORKER["job"] = job
+    _WORKER["env"], _WORKER["policy"] = _make(job, 0)
+
+
+def _worker_run(task: tuple[int, int, bool]):
+    episode, seed, record = task
+    job = _WORKER["job"]
+    result, frames = run_episode(_WORKER["env"], _WORKER["policy"], episode, seed, job.max_steps, record)
+    if result.failure_mode == "error":  # rebuild a possibly broken env for the next episode
+        try:
+            _WORKER["env"].close()
+        except Exception:  # noqa: BLE001
+            pass
+        _WORKER["env"], _WORKER["policy"] = _make(job, 0)
+    return result, frames
+
+
+def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0
+                  ) -> Iterator[tuple[EpisodeResult, list[np.ndarray]]]:
+    """Yield (result, frames) as episodes finish (any order with several workers)."""
+    tasks = [(i, s, i < record_first) for i, s in enumerate(seeds)]
+    if workers <= 1:
+        _worker_init(job)
+        try:
+            for t in tasks:
+                yield _worker_run(t)
+        finally:
+            _WORKER["env"].close()
+            _WORKER.clear()
+        return
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(processes=workers, initializer=_worker_init, initargs=(job,)) as pool:
+        yield from pool.imap_unordered(_worker_run, tasks, chunksize=1)
+
+
+def evaluate(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0,
+             on_result: Optional[Callable[[EpisodeResult, list], None]] = None) -> list[EpisodeResult]:
+    """Run every seed; ``on_result`` sees each episode as it finishes. Results sorted by episode."""
+    results = []
+    for result, frames in iter_episodes(job, seeds, workers, record_first):
+        if on_result:
+            on_result(result, frames)
+        results.append(result)
+    return sorted(results, key=lambda r: r.episode)
