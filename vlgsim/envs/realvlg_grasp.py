@@ -114,6 +114,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             obs["state"] = self.state_vector()
         return obs
 
+    def _flatten_raw_obs(self, obs):
+        return obs  # our observation is already the final dict
+
     def state_vector(self) -> torch.Tensor:
         """(B, 9+9+7+8*7+8+1) float32: qpos, qvel, TCP pose, object poses (zeros for empty
         slots), one-hot target slot, target height above its start (m). World frame."""
@@ -195,11 +198,11 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         if self._outcome is not None:
             raise RuntimeError("the grasp episode has ended; call reset() before step()")
         B = self.num_envs
-        a = action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action, dtype=object)
+        bad_type = ""
         try:
-            a = np.asarray(a, dtype=np.float64)
+            a = np.asarray(action.cpu().numpy() if isinstance(action, torch.Tensor) else action, dtype=np.float64)
         except (TypeError, ValueError):
-            a = np.full((B, 4), np.nan)
+            a, bad_type = np.zeros((0,)), f"{self.action_mode} action {action!r} is not numeric; rule: shape (4,) of numbers"
         if B == 1 and a.shape == (4,):
             a = a[None]
         _, depth, _ = self._obs_cache if self._obs_cache is not None else self.capture()
@@ -210,7 +213,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         plan = GraspPlan(tcp.copy(), np.zeros(B), np.full(B, 0.08))
         for i in range(B):
             try:
-                if a.ndim != 2 or a.shape[0] != B:
+                if bad_type:
+                    raise InvalidAction(bad_type)
+                if a.ndim != 2 or a.shape != (B, 4):
                     raise InvalidAction(f"{self.action_mode} action of shape {a.shape}; rule: shape (4,) or ({B}, 4)")
                 wg = action_to_world(a[i], self.action_mode, depth[i], K[i], E[i])
                 plan.tcp_xyz[i], plan.axis_angle_rad[i], plan.opening_m[i] = wg.tcp_xyz, wg.axis_angle_rad, wg.opening_m

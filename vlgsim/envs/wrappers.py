@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import string
 
 import gymnasium as gym
@@ -53,7 +54,7 @@ class NumpySingleEnv(gym.Wrapper):
         out = {}
         for k, v in info.items():
             if k == "ground_truth":
-                out.update(v[0])
+                out.update(copy.deepcopy(v[0]))  # every call returns fresh data
             elif isinstance(v, list):
                 out[k] = v[0]
             else:
@@ -62,7 +63,6 @@ class NumpySingleEnv(gym.Wrapper):
         return out
 
     def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)  # seeds self.np_random for Gymnasium's bookkeeping
         obs, info = self.env.reset(seed=seed, options=options)
         return self._obs(obs), self._info(info)
 

@@ -35,6 +35,10 @@ FINGER_WIDTH_M = 0.022
 """Panda finger pad size across the jaw axis."""
 FINGER_THICKNESS_M = 0.012
 FINGER_BELOW_TCP_M = 0.011
+PALM_ABOVE_TCP_M = 0.055
+"""The Panda hand (palm) starts this far above the TCP and spans PALM_HALF_LENGTH_M along the jaw axis."""
+PALM_HALF_LENGTH_M = 0.105
+PALM_HALF_WIDTH_M = 0.032
 
 
 @dataclass(frozen=True)
@@ -58,22 +62,22 @@ class TopDownGrasp:
         return replace(self, center=R @ self.center + t, top_point=R @ self.top_point + t,
                        contacts=self.contacts @ R.T + t, axis_angle_rad=self.axis_angle_rad + yaw)
 
-    def finger_boxes(self) -> list[np.ndarray]:
-        """Two (8, 3) corner sets: the volumes the open fingers sweep while descending."""
+    def gripper_boxes(self) -> list[np.ndarray]:
+        """(8, 3) corner sets of the volumes the open gripper sweeps while descending:
+        the two fingers and the palm above them."""
         a = self.axis
         n = np.array([-a[1], a[0], 0.0])
-        z0, z1 = self.center[2] - FINGER_BELOW_TCP_M, self.center[2] + 0.15
-        boxes = []
-        for s in (-1, 1):
-            inner = self.opening_m / 2
-            pts = []
-            for r in (inner, inner + FINGER_THICKNESS_M):
-                for w in (-FINGER_WIDTH_M / 2, FINGER_WIDTH_M / 2):
-                    for z in (z0, z1):
-                        p = self.center[:2] + s * r * a[:2] + w * n[:2]
-                        pts.append([p[0], p[1], z])
-            boxes.append(np.array(pts))
-        return boxes
+        zc = self.center[2]
+
+        def box(r0, r1, w, z0, z1):
+            return np.array([[*(self.center[:2] + r * a[:2] + v * n[:2]), z]
+                             for r in (r0, r1) for v in (-w, w) for z in (z0, z1)])
+
+        half = self.opening_m / 2
+        fingers = [box(s * half, s * (half + FINGER_THICKNESS_M), FINGER_WIDTH_M / 2, zc - FINGER_BELOW_TCP_M,
+                       zc + PALM_ABOVE_TCP_M) for s in (-1, 1)]
+        palm = box(-PALM_HALF_LENGTH_M, PALM_HALF_LENGTH_M, PALM_HALF_WIDTH_M, zc + PALM_ABOVE_TCP_M, zc + 0.2)
+        return fingers + [palm]
 
 
 def _points_in_convex(points: np.ndarray, piece: trimesh.Trimesh, tol: float = 1e-4) -> np.ndarray:
@@ -83,26 +87,20 @@ def _points_in_convex(points: np.ndarray, piece: trimesh.Trimesh, tol: float = 1
     return np.all(points @ n.T - d <= tol, axis=1)
 
 
-def _box_samples(corners: np.ndarray, k: int = 4) -> np.ndarray:
-    lo, hi = corners.min(0), corners.max(0)
-    # corners are an oriented box; sample by trilinear interpolation of the 8 corners
-    t = np.linspace(0, 1, k)
-    g = np.stack(np.meshgrid(t, t, t, indexing="ij"), -1).reshape(-1, 3)
+def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
+    """Points filling an oriented box given by its 8 corners (ordered i, j, k over its
+    three edges), about ``spacing_m`` apart along each edge."""
     c = corners.reshape(2, 2, 2, 3)
-    out = np.zeros((len(g), 3))
-    for i in (0, 1):
-        for j in (0, 1):
-            for m in (0, 1):
-                w = (g[:, 0] if i else 1 - g[:, 0]) * (g[:, 1] if j else 1 - g[:, 1]) * (g[:, 2] if m else 1 - g[:, 2])
-                out += w[:, None] * c[i, j, m]
-    assert np.all(out >= lo - 1e-9) and np.all(out <= hi + 1e-9)
-    return out
+    o, e = c[0, 0, 0], [c[1, 0, 0] - c[0, 0, 0], c[0, 1, 0] - c[0, 0, 0], c[0, 0, 1] - c[0, 0, 0]]
+    t = [np.linspace(0, 1, max(2, int(np.ceil(np.linalg.norm(v) / spacing_m)) + 1)) for v in e]
+    g = np.stack(np.meshgrid(*t, indexing="ij"), -1).reshape(-1, 3)
+    return o + g @ np.stack(e)
 
 
 def fingers_collide(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
     """Whether the descending open fingers would intersect any of the convex pieces
     (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
-    pts = np.concatenate([_box_samples(b) for b in grasp.finger_boxes()])
+    pts = np.concatenate([_box_samples(b) for b in grasp.gripper_boxes()])
     if pieces_pose is not None:
         inv = np.linalg.inv(pieces_pose)
         pts = pts @ inv[:3, :3].T + inv[:3, 3]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import gymnasium as gym
 import numpy as np
 import torch
 from mani_skill.envs.sapien_env import BaseEnv
@@ -39,6 +40,11 @@ class TabletopBackendEnv(BaseEnv):
         kwargs.setdefault("reconfiguration_freq", 1)
         kwargs.setdefault("render_backend", "gpu" if torch.cuda.is_available() else "cpu")
         super().__init__(*args, robot_uids=robot_uids, **kwargs)
+
+    def reset(self, seed=None, options=None):
+        if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(int(np.atleast_1d(seed)[0]))
+        return super().reset(seed=seed, options=options)
 
     # ------------------------------------------------------------------ task hooks
     def sample_scene(self, seed: int) -> TabletopScene:
