@@ -112,3 +112,15 @@ def test_closed_loop_control_mode_passes_check_env_and_has_dense_reward():
         assert all(0.0 <= r <= 1.0 for r in rewards) and not info["success"]
     finally:
         env.close()
+
+
+def test_640x480_camera_scales_d435_intrinsics():
+    env = gym.make("vlgsim:RealVLG-Grasp-v0", image_size=(640, 480))
+    try:
+        obs, info = env.reset(seed=0)
+        assert obs["rgb"].shape == (480, 640, 3) and obs["intrinsic"][0, 0] == pytest.approx(615.0)
+        assert env.action_space.high[0] > 639 and info["mask"].shape == (480, 640)
+        _, _, _, _, info = env.step(info["grasp_rects"][0][:4])
+        assert info["success"]
+    finally:
+        env.close()

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlgsim.assets import build_object
-from vlgsim.grasp.antipodal import TopDownGrasp, fingers_collide, object_grasps
+from vlgsim.grasp.antipodal import (FINGER_THICKNESS_M, PALM_HALF_LENGTH_M, TopDownGrasp, fingers_collide,
+                                    object_grasps)
 from vlgsim.grasp.image_grasp import label_rect
 from vlgsim.grasp.rect import GraspRect
 from vlgsim.scenes import PlacedObject
@@ -33,8 +34,9 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
     """Executable, visible grasp labels for ``objects[index]``, best quality first."""
     obj = objects[index]
     H, W = depth.shape
-    others = [(o.pose, [p for part in build_object(o.spec).parts for p in part.pieces])
+    others = [(o, [p for part in build_object(o.spec).parts for p in part.pieces])
               for i, o in enumerate(objects) if i != index]
+    reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
     out = []
     for g0 in object_grasps(obj.spec):
         g = g0.transformed(obj.pose)
@@ -44,7 +46,9 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
         z_cam = (extrinsic[:3, :3] @ g.top_point + extrinsic[:3, 3])[2]
         if abs(depth[int(uv[1]), int(uv[0])] - z_cam) > VISIBILITY_TOL_M:
             continue
-        if any(fingers_collide(g, pieces, pose) for pose, pieces in others):
+        near = [(o.pose, pieces) for o, pieces in others
+                if np.hypot(*(np.asarray(o.xy) - g.center[:2])) < reach + build_object(o.spec).footprint_radius_m]
+        if any(fingers_collide(g, pieces, pose) for pose, pieces in near):
             continue
         rect, cp = label_rect(g, intrinsic, extrinsic)
         out.append(GraspLabel(g, rect, cp))

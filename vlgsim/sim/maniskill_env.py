@@ -33,10 +33,12 @@ class TabletopBackendEnv(BaseEnv):
     SUPPORTED_ROBOTS = ["panda"]
     max_objects = 8
 
-    def __init__(self, *args, camera: Optional[CameraSpec] = None, robot_uids="panda", **kwargs):
-        self.camera_spec = camera or CameraSpec.d435()
+    def __init__(self, *args, camera: Optional[CameraSpec] = None, image_size=(320, 240), robot_uids="panda", **kwargs):
+        """``camera``: full camera spec; else a D435-like camera of ``image_size`` (width, height) pixels."""
+        self.camera_spec = camera or CameraSpec.d435(*image_size)
         self.scenes: list[TabletopScene] = []
         self.object_slots = []
+        self._object_poses = None
         kwargs.setdefault("reconfiguration_freq", 1)
         kwargs.setdefault("render_backend", "gpu" if torch.cuda.is_available() else "cpu")
         super().__init__(*args, robot_uids=robot_uids, **kwargs)
@@ -45,6 +47,22 @@ class TabletopBackendEnv(BaseEnv):
         if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(int(np.atleast_1d(seed)[0]))
         return super().reset(seed=seed, options=options)
+
+    GC_EVERY_RECONFIGURES = 16
+
+    def _clear(self):
+        """ManiSkill's clear, without a full ``gc.collect()`` (0.2 s) on every CPU reconfigure:
+        this task rebuilds its scene each episode. The GPU backend and every 16th rebuild
+        still collect, so cyclic garbage stays bounded."""
+        self._n_clears = getattr(self, "_n_clears", 0) + 1
+        if self.device.type == "cuda" or self._n_clears % self.GC_EVERY_RECONFIGURES == 0:
+            return super()._clear()
+        self._close_viewer()
+        self.agent = None
+        self._sensors = dict()
+        self._human_render_cameras = dict()
+        self.scene = None
+        self._hidden_objects = []
 
     # ------------------------------------------------------------------ task hooks
     def sample_scene(self, seed: int) -> TabletopScene:
@@ -95,7 +113,7 @@ class TabletopBackendEnv(BaseEnv):
             slot.set_pose(Pose.create(p[env_idx].to(self.device)))
             slot.set_linear_velocity(torch.zeros(len(env_idx), 3, device=self.device))
             slot.set_angular_velocity(torch.zeros(len(env_idx), 3, device=self.device))
-        self.initial_object_z = None
+        self._object_poses = None
 
     # ------------------------------------------------------------------ sensing
     def capture(self):
@@ -119,8 +137,14 @@ class TabletopBackendEnv(BaseEnv):
         return np.array([o.per_scene_id for o in self.object_slots[k]._objs])
 
     def object_poses(self) -> torch.Tensor:
-        """(B, K, 7) poses [x, y, z, qw, qx, qy, qz] of the object slots, world frame."""
-        return torch.stack([s.pose.raw_pose for s in self.object_slots], 1)
+        """(B, K, 7) poses [x, y, z, qw, qx, qy, qz] of the object slots, world frame.
+        Cached until the next physics step."""
+        if self._object_poses is None:
+            self._object_poses = torch.stack([s.pose.raw_pose for s in self.object_slots], 1)
+        return self._object_poses
+
+    def _after_simulation_step(self):
+        self._object_poses = None
 
     def run_grasp(self, plan: GraspPlan, record_frames: bool = False) -> GraspTrace:
         self.agent.controller.reset()

@@ -111,7 +111,14 @@ def _make(job: EvalJob, seed: int):
     return env, make_policy(job.policy, env, seed=seed)
 
 
-def _worker_init(job: EvalJob):
+def _worker_init(job: EvalJob, single_thread: bool = False):
+    if single_thread:  # one process per core: keep torch and lavapipe from oversubscribing the cores
+        import os
+
+        import torch
+
+        os.environ.setdefault("LP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
     _WORKER["job"] = job
     _WORKER["env"], _WORKER["policy"] = _make(job, 0)
 
@@ -143,7 +150,7 @@ def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first
             _WORKER.clear()
         return
     ctx = mp.get_context("spawn")
-    with ctx.Pool(processes=workers, initializer=_worker_init, initargs=(job,)) as pool:
+    with ctx.Pool(processes=workers, initializer=_worker_init, initargs=(job, True)) as pool:
         yield from pool.imap_unordered(_worker_run, tasks, chunksize=1)
 
 
