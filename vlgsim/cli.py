@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -31,7 +32,7 @@ def list_envs():
     from vlgsim.envs import TASKS
 
     for env_id, entry in sorted(TASKS.items()):
-        doc = (entry.cls.__module__ and __import__(entry.cls.__module__, fromlist=["x"]).__doc__ or "").strip()
+        doc = (sys.modules[entry.cls.__module__].__doc__ or "").strip()
         typer.echo(f"{env_id:28s} {doc.splitlines()[0] if doc else ''}")
 
 

@@ -77,6 +77,10 @@ class RealVLGGraspEnv(TabletopBackendEnv):
     def sample_scene(self, seed: int) -> TabletopScene:
         return sample_tabletop_scene(seed, split=self.split, n_objects=self.n_objects_range, camera=self.camera_spec)
 
+    def _load_scene(self, options: dict):
+        super()._load_scene(options)
+        self.target_actor = self.merge_slots(self.target_slot)
+
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         super()._initialize_episode(env_idx, options)
         self._outcome = None
@@ -159,16 +163,10 @@ class RealVLGGraspEnv(TabletopBackendEnv):
     def _after_control_step(self):
         # contact queries are the costly part of a CPU step: only ask when the TCP is near the target
         near = torch.linalg.norm(self._target_pos() - self.agent.tcp.pose.p, dim=1) < NEAR_TARGET_M
-        self._is_grasped = self.agent.is_grasping(self._target_actor()) & near if near.any() else near
+        self._is_grasped = self.agent.is_grasping(self.target_actor) & near if near.any() else near
         lifted = (self._target_rise() >= LIFT_SUCCESS_M) & self._is_grasped
         self._hold_ticks = torch.where(lifted, self._hold_ticks + 1, torch.zeros_like(self._hold_ticks))
 
-    def _target_actor(self):
-        from mani_skill.utils.structs.actor import Actor
-
-        if len(set(self.target_slot.tolist())) == 1:
-            return self.object_slots[int(self.target_slot[0])]
-        return Actor.merge([self.object_slots[t] for t in self.target_slot.tolist()])
 
     def evaluate(self):
         if self._outcome is not None:
@@ -181,7 +179,10 @@ class RealVLGGraspEnv(TabletopBackendEnv):
     def get_info(self):
         info = super().get_info()
         B = self.num_envs
-        modes = self._outcome[1] if self._outcome is not None else ["none" if s else "missed" for s in info["success"]]
+        if self._outcome is not None:
+            modes = self._outcome[1]
+        else:  # closed loop
+            modes = ["none" if s else "wrong_object" if f else "missed" for s, f in zip(info["success"], info["fail"])]
         errors = self._outcome[2] if self._outcome is not None else [""] * B
         info.update(failure_mode=modes, error=errors, ground_truth=self.ground_truth)
         return info

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from mani_skill.envs.sapien_env import BaseEnv
 from mani_skill.utils.scene_builder.table import TableSceneBuilder
+from mani_skill.utils.structs.actor import Actor
 from mani_skill.utils.structs.pose import Pose
 
 from vlgsim.assets import build_object
@@ -131,6 +132,14 @@ class TabletopBackendEnv(BaseEnv):
         E = np.tile(np.eye(4), (len(E34), 1, 1))
         E[:, :3, :] = E34
         return K, E
+
+    def merge_slots(self, slot_per_env: np.ndarray) -> Actor:
+        """One actor view over slot ``slot_per_env[i]`` of every sub-scene i (e.g. the targets)."""
+        slots = slot_per_env.tolist()
+        if len(set(slots)) == 1:
+            return self.object_slots[slots[0]]
+        return Actor.merge([Actor.create_from_entities([self.object_slots[k]._objs[i]], self.scene, torch.tensor([i], device=self.device))
+                            for i, k in enumerate(slots)], name="target")
 
     def object_seg_ids(self, k: int) -> np.ndarray:
         """Per-scene segmentation id of object slot k in every sub-scene, (B,)."""
