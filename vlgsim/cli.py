@@ -47,26 +47,39 @@ def eval_cmd(
     video_episodes: int = typer.Option(2, "--video-episodes", min=0, help="record MP4s of the first N episodes"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to gym.make (repeatable)"),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="cap on steps per episode"),
+    resume: bool = typer.Option(True, "--resume/--fresh",
+                                help="continue a run in --out with the same settings (default), or start over"),
 ):
-    """Evaluate a policy on seeded episodes; writes report.json, report.md, episodes.jsonl, videos/."""
+    """Evaluate a policy on seeded episodes; writes report.json, report.md, episodes.jsonl, videos/.
+
+    Re-running the same command in the same --out continues where a stopped run ended;
+    results of a run with other settings are kept aside as episodes.<time>.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vlgsim.sim_eval.report import EpisodeLog, summarize, write_report, write_video
+    from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
     out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "episodes.jsonl"
-    if log_path.exists():
-        log_path.unlink()
-    log = EpisodeLog(log_path)
     job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
+    run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps)
+    log_path, meta_path = out / "episodes.jsonl", out / "run.json"
+    previous = read_episode_log(log_path)
+    same_run = meta_path.exists() and json.loads(meta_path.read_text()) == run_meta
+    if previous and not (resume and same_run):
+        log_path.replace(log_path.with_suffix(f".{int(time.time())}.jsonl"))  # keep, never delete, old results
+        previous = []
+    previous = [r for r in previous if r.episode < episodes]
+    if previous:
+        typer.echo(f"resuming: {len(previous)} of {episodes} episodes already in {log_path}")
+    meta_path.write_text(json.dumps(run_meta))
+    log = EpisodeLog(log_path)
     seeds = [seed + i for i in range(episodes)]
-    videos: list[str] = []
+    videos: list[str] = sorted(str(p.relative_to(out)) for p in (out / "videos").glob("*.mp4")) if previous else []
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("success {task.fields[rate]}"), TimeRemainingColumn()) as bar:
-        task = bar.add_task(f"{env} / {policy}", total=episodes, rate="-")
-        done = {"n": 0, "k": 0}
+        task = bar.add_task(f"{env} / {policy}", total=episodes, rate="-", completed=len(previous))
+        done = {"n": len(previous), "k": sum(r.success for r in previous)}
 
         def on_result(r, frames):
             log.write(r)
@@ -78,10 +91,11 @@ def eval_cmd(
             done["k"] += int(r.success)
             bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
 
-        results = evaluate(job, seeds, workers=workers, record_first=video_episodes, on_result=on_result)
+        fresh = evaluate(job, seeds, workers=workers, record_first=video_episodes, on_result=on_result,
+                         skip=frozenset(r.episode for r in previous))
     log.close()
-    meta = dict(env_id=env, policy=policy, seed=seed, workers=workers, env_kwargs=job.env_kwargs,
-                wall_s=round(time.perf_counter() - t0, 2))
+    results = sorted(previous + fresh, key=lambda r: r.episode)
+    meta = dict(run_meta, workers=workers, wall_s=round(time.perf_counter() - t0, 2))
     jp, mdp = write_report(out, meta, results, sorted(videos))
     s = summarize(results)
     typer.echo(f"success {s.successes}/{s.n} = {100 * s.success_rate:.1f} % "

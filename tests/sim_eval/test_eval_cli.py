@@ -42,3 +42,26 @@ def test_eval_cli_writes_report_and_video(tmp_path):
 def test_unknown_policy_is_reported_not_crashed(tmp_path):
     res = CliRunner().invoke(app, ["eval", "--policy", "telepathy", "--episodes", "1", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "unknown policy 'telepathy'" in str(res.exception or res.output)
+
+
+def test_rerun_resumes_and_other_settings_keep_old_results(tmp_path):
+    out = tmp_path / "run"
+    args = ["eval", "--policy", "random", "--seed", "7", "--out", str(out), "--video-episodes", "0"]
+    assert CliRunner().invoke(app, args + ["--episodes", "2"]).exit_code == 0
+    first = (out / "episodes.jsonl").read_text().splitlines()
+    res = CliRunner().invoke(app, args + ["--episodes", "3"])
+    assert res.exit_code == 0 and "resuming: 2 of 3" in res.output
+    lines = (out / "episodes.jsonl").read_text().splitlines()
+    assert lines[:2] == first and len(lines) == 3
+    assert json.loads((out / "report.json").read_text())["n_episodes"] == 3
+    res = CliRunner().invoke(app, ["eval", "--policy", "random", "--seed", "8", "--out", str(out),
+                                   "--video-episodes", "0", "--episodes", "1"])
+    assert res.exit_code == 0 and len(list(out.glob("episodes.*.jsonl"))) == 1  # old log kept aside
+
+
+def test_a_dying_worker_is_recorded_and_the_evaluation_finishes():
+    # an env that cannot be built kills every worker at start: no hang, one error row per episode
+    job = EvalJob("RealVLG-Grasp-v0", "oracle", {"obs_mode": "telepathic"})
+    results = evaluate(job, [0, 1], workers=2)
+    assert [r.episode for r in results] == [0, 1]
+    assert all(r.failure_mode == "error" and "worker process died" in r.error for r in results)

@@ -32,3 +32,14 @@ def test_report_counts_modes_and_log_survives_partial_runs(tmp_path):
     rep = json.loads(jp.read_text())
     assert rep["success_rate"] == pytest.approx(1 / 3) and len(rep["episodes"]) == 3
     assert rep["episodes"][1]["instruction"] == "Grasp the mug 1." and "| missed | 1 |" in mp.read_text()
+
+
+def test_a_torn_last_line_is_skipped(tmp_path):
+    from vlgsim.sim_eval.report import read_episode_log
+
+    log = EpisodeLog(tmp_path / "e.jsonl")
+    log.write(_r(0, True, "none"))
+    log.close()
+    with open(tmp_path / "e.jsonl", "a") as f:
+        f.write('{"episode": 1, "seed": 10')  # killed mid-write
+    assert [r.episode for r in read_episode_log(tmp_path / "e.jsonl")] == [0]

@@ -30,6 +30,19 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     return (0.0 if successes == 0 else lo, 1.0 if successes == n else hi)
 
 
+def read_episode_log(path: Path) -> list[EpisodeResult]:
+    """Results in a JSONL log; a torn last line (a crash mid-write) is skipped."""
+    out = []
+    if not Path(path).exists():
+        return out
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(EpisodeResult(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            continue
+    return out
+
+
 class EpisodeLog:
     """Append-only JSONL of episode results, flushed and fsynced line by line."""
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 import traceback
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
@@ -136,10 +139,22 @@ def _worker_run(task: tuple[int, int, bool]):
     return result, frames
 
 
-def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0
-                  ) -> Iterator[tuple[EpisodeResult, list[np.ndarray]]]:
-    """Yield (result, frames) as episodes finish (any order with several workers)."""
-    tasks = [(i, s, i < record_first) for i, s in enumerate(seeds)]
+def _crashed(task: tuple[int, int, bool], job: EvalJob) -> EpisodeResult:
+    episode, seed, _ = task
+    return EpisodeResult(episode, seed, "", False, "error", 0.0, 0, None,
+                         "worker process died while running this episode (alone); see its stderr")
+
+
+def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0,
+                  skip: frozenset = frozenset()) -> Iterator[tuple[EpisodeResult, list[np.ndarray]]]:
+    """Yield (result, frames) as episodes finish (any order with several workers).
+
+    With workers, a process that dies (a segfault in a simulator, an out-of-memory kill)
+    does not stop the evaluation: the episodes that were running then are re-run one at a
+    time in a fresh pool, and one that kills its worker alone is recorded as an error."""
+    tasks = [(i, s, i < record_first) for i, s in enumerate(seeds) if i not in skip]
+    if not tasks:
+        return
     if workers <= 1:
         _worker_init(job)
         try:
@@ -149,16 +164,43 @@ def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first
             _WORKER["env"].close()
             _WORKER.clear()
         return
+    pending, suspects = deque(tasks), deque()
     ctx = mp.get_context("spawn")
-    with ctx.Pool(processes=workers, initializer=_worker_init, initargs=(job, True)) as pool:
-        yield from pool.imap_unordered(_worker_run, tasks, chunksize=1)
+    while pending or suspects:
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(job, True)) as pool:
+            inflight: dict = {}
+            broken = False
+            while (pending or suspects or inflight) and not broken:
+                if suspects:  # isolate each suspect: nothing else runs beside it
+                    if not inflight:
+                        t = suspects.popleft()
+                        inflight[pool.submit(_worker_run, t)] = (t, True)
+                else:
+                    while pending and len(inflight) < 2 * workers:
+                        t = pending.popleft()
+                        inflight[pool.submit(_worker_run, t)] = (t, False)
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for f in done:
+                    t, isolated = inflight.pop(f)
+                    try:
+                        yield f.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if isolated:
+                            yield _crashed(t, job), []
+                        else:
+                            suspects.append(t)
+            for t, isolated in inflight.values():  # the pool is gone: these must run again
+                (suspects.append if not isolated else suspects.appendleft)(t)
 
 
 def evaluate(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0,
-             on_result: Optional[Callable[[EpisodeResult, list], None]] = None) -> list[EpisodeResult]:
-    """Run every seed; ``on_result`` sees each episode as it finishes. Results sorted by episode."""
+             on_result: Optional[Callable[[EpisodeResult, list], None]] = None,
+             skip: frozenset = frozenset()) -> list[EpisodeResult]:
+    """Run every seed (episode i uses ``seeds[i]``) except the episode indices in ``skip``;
+    ``on_result`` sees each episode as it finishes. Results sorted by episode."""
     results = []
-    for result, frames in iter_episodes(job, seeds, workers, record_first):
+    for result, frames in iter_episodes(job, seeds, workers, record_first, skip):
         if on_result:
             on_result(result, frames)
         results.append(result)
