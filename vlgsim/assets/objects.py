@@ -141,12 +141,14 @@ def _box(extents, center) -> trimesh.Trimesh:
     return m
 
 
-def _lying_cylinder(radius: float, length: float, x0: float, sections: int = 20) -> trimesh.Trimesh:
-    """Cylinder along +x from x0 to x0 + length, resting on z = 0."""
-    m = trimesh.creation.cylinder(radius=radius, height=length, sections=sections)
-    m.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 1, 0]))
-    m.apply_translation([x0 + length / 2, 0, radius])
-    return m
+def _lying_cylinder(radius: float, length: float, x0: float, sections: int = 12) -> trimesh.Trimesh:
+    """Prism cylinder along +x from x0 to x0 + length, resting on a flat facet on z = 0."""
+    a = (2 * np.arange(sections) + 1) * np.pi / sections  # a facet, not a vertex, at the bottom
+    y, z = radius * np.sin(a), -radius * np.cos(a)
+    z = z - z.min()
+    ring = np.c_[y, z]
+    pts = np.concatenate([np.c_[np.full(sections, x0), ring], np.c_[np.full(sections, x0 + length), ring]])
+    return trimesh.convex.convex_hull(pts)
 
 
 def _ring_sectors(r_in: float, r_out: float, z0: float, z1: float, n: int = 12) -> tuple[trimesh.Trimesh, ...]:
@@ -226,19 +228,18 @@ def _box_obj(s, rgb):
 
 
 def _marker(s, rgb):
-    r, body_len, cap_len = 0.0125, 0.10 * s, 0.035
+    r, body_len, cap_len = 0.014, 0.10 * s, 0.035
     x0 = -(body_len + cap_len) / 2
     return (
         _part("body", _lying_cylinder(r, body_len, x0), rgb),
-        _part("cap", _lying_cylinder(r + 0.001, cap_len, x0 + body_len - 1e-4), DARK_RGB),
+        _part("cap", _lying_cylinder(r, cap_len, x0 + body_len - 1e-4), DARK_RGB),
     )
 
 
 def _screwdriver(s, rgb):
     r_handle, handle_len, shaft_len = 0.015, 0.09 * s, 0.09 * s
     x0 = -(handle_len + shaft_len) / 2
-    shaft = _lying_cylinder(0.005, shaft_len, x0 + handle_len - 1e-4)
-    shaft.apply_translation([0, 0, r_handle - 0.005])
+    shaft = _lying_cylinder(0.005, shaft_len, x0 + handle_len - 1e-4)  # on the table too: a stable rest
     return (_part("handle", _lying_cylinder(r_handle, handle_len, x0), rgb), _part("shaft", shaft, METAL_RGB))
 
 
@@ -264,10 +265,12 @@ def _knife(s, rgb):
 
 
 def _apple(s, rgb):
-    body = trimesh.creation.icosphere(subdivisions=2, radius=0.029 * s)
-    body.apply_scale([1.0, 1.0, 0.92])
-    body.apply_translation([0, 0, 0.029 * s * 0.92])
-    stem = _cylinder(0.003, 0.015, z0=2 * 0.029 * s * 0.92 - 0.004, sections=8)
+    r = 0.029 * s
+    v = trimesh.creation.icosphere(subdivisions=2, radius=r).vertices * [1.0, 1.0, 0.92]
+    v[:, 2] = np.maximum(v[:, 2], -0.75 * r)  # a flat base, as apples sit
+    body = trimesh.convex.convex_hull(v)
+    body.apply_translation([0, 0, 0.75 * r])
+    stem = _cylinder(0.003, 0.015, z0=body.bounds[1, 2] - 0.004, sections=8)
     return (_part("body", body, rgb), _part("stem", stem, (0.35, 0.22, 0.1)))
 
 

@@ -59,6 +59,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self.last_frames: list[np.ndarray] = []
         self._outcome = None
         self._obs_cache = None
+        self._needs_labels = False
         self.ground_truth = []
         ms_obs = "rgb+depth+segmentation" if "rgbd" in obs_mode else "state"
         super().__init__(*args, obs_mode=ms_obs, control_mode=control_mode or "pd_ee_delta_pose",
@@ -87,7 +88,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self._hold_ticks = torch.zeros(self.num_envs, dtype=torch.int32, device=self.device)
         self._is_grasped = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._z0 = None
-        self._label_scene()
+        self._needs_labels = True  # labelled at the first get_info, once poses are applied (GPU sim too)
 
     def _label_scene(self):
         """Render once and compute the target's ground truth in every sub-scene."""
@@ -177,6 +178,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         return dict(success=success, fail=others, held_ticks=self._hold_ticks.clone())
 
     def get_info(self):
+        if self._needs_labels:
+            self._label_scene()
+            self._needs_labels = False
         info = super().get_info()
         B = self.num_envs
         if self._outcome is not None:
