@@ -9,7 +9,8 @@ Sampling (object frame, cached per object spec): centres on a 1 cm grid over the
 footprint, 12 jaw angles; for each, rays cast down find the top surface, horizontal rays
 from both sides find the two contacts at grasp height; a candidate is kept if the contact
 normals lie within the friction cone of the jaw axis (antipodal), the object fits the
-gripper, and the descending fingers clear the object itself.
+gripper, and the descending gripper (fingers and palm) clears the object itself.
+Quality (for ranking) = worst contact-normal alignment - 5 x centre-to-COM distance (m) - width (m).
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
     return o + g @ np.stack(e)
 
 
-def fingers_collide(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
-    """Whether the descending open fingers would intersect any of the convex pieces
+def gripper_collides(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
+    """Whether the descending open gripper (fingers and palm) would intersect any convex piece
     (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
     pts = np.concatenate([_box_samples(b) for b in grasp.gripper_boxes()])
     if pieces_pose is not None:
@@ -159,7 +160,7 @@ def object_grasps(spec: ObjectSpec, grid_m: float = 0.01, n_angles: int = 12) ->
         g = TopDownGrasp(center=cand_c[i], top_point=cand_top[i], axis_angle_rad=float(cand_a[i]),
                          contact_width_m=float(width[i]), opening_m=float(opening),
                          contacts=np.stack([p1[i], p2[i]]), quality=0.0)
-        if fingers_collide(g, pieces):
+        if gripper_collides(g, pieces):
             continue
         q = min(cos1[i], cos2[i]) - 5.0 * float(np.linalg.norm(cand_c[i, :2] - com[:2])) - 1.0 * width[i]
         out.append(replace(g, quality=float(q)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlgsim.assets import build_object
-from vlgsim.grasp.antipodal import (FINGER_THICKNESS_M, PALM_HALF_LENGTH_M, TopDownGrasp, fingers_collide,
+from vlgsim.grasp.antipodal import (FINGER_THICKNESS_M, PALM_HALF_LENGTH_M, TopDownGrasp, gripper_collides,
                                     object_grasps)
 from vlgsim.grasp.image_grasp import label_rect
 from vlgsim.grasp.rect import GraspRect
@@ -48,7 +48,7 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
             continue
         near = [(o.pose, pieces) for o, pieces in others
                 if np.hypot(*(np.asarray(o.xy) - g.center[:2])) < reach + build_object(o.spec).footprint_radius_m]
-        if any(fingers_collide(g, pieces, pose) for pose, pieces in near):
+        if any(gripper_collides(g, pieces, pose) for pose, pieces in near):
             continue
         rect, cp = label_rect(g, intrinsic, extrinsic)
         out.append(GraspLabel(g, rect, cp))
