@@ -6,6 +6,7 @@ import sapien
 
 from vlgsim.assets import CATEGORIES, ObjectSpec, build_object
 from vlgsim.sim.maniskill_scene import add_object_shapes
+from vlgsim.sim.sapien_render import make_sapien_scene
 
 pytestmark = pytest.mark.sim
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.sim
 @pytest.mark.parametrize("category", sorted(CATEGORIES))
 @pytest.mark.parametrize("scale", [0.85, 1.12])
 def test_object_rests_in_its_identity_pose(category, scale):
-    scene = sapien.Scene()
+    scene = make_sapien_scene()
     scene.set_timestep(1 / 240)
     scene.add_ground(0.0)
     builder = scene.create_actor_builder()

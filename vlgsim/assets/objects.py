@@ -11,8 +11,8 @@ geometry (one convex shape each) and, concatenated, the part's visual mesh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from typing import Callable
 
 import numpy as np
@@ -44,13 +44,14 @@ class ObjectSpec:
 
 @dataclass(frozen=True)
 class ObjectPart:
-    """A named part (``handle``, ``body``, ``cap`` ...) made of convex watertight pieces."""
+    """A named part (``handle``, ``body``, ``cap`` ...) made of convex watertight pieces.
+    ``rgb`` None means "the object's colour" (filled in by :func:`build_object`)."""
 
     name: str
     pieces: tuple[trimesh.Trimesh, ...]
-    rgb: tuple[float, float, float]
+    rgb: tuple[float, float, float] | None
 
-    @property
+    @cached_property
     def mesh(self) -> trimesh.Trimesh:
         return trimesh.util.concatenate(list(self.pieces))
 
@@ -71,7 +72,7 @@ class ObjectAsset:
     def color(self) -> str:
         return self.spec.color
 
-    @property
+    @cached_property
     def mesh(self) -> trimesh.Trimesh:
         return trimesh.util.concatenate([p.mesh for p in self.parts])
 
@@ -182,7 +183,7 @@ def _arc_handle(radius: float, thickness: float, z_mid: float, x_attach: float, 
 def _part(name, pieces, rgb) -> ObjectPart:
     if isinstance(pieces, trimesh.Trimesh):
         pieces = (pieces,)
-    return ObjectPart(name, tuple(pieces), tuple(float(c) for c in rgb))
+    return ObjectPart(name, tuple(pieces), None if rgb is None else tuple(float(c) for c in rgb))
 
 
 # --------------------------------------------------------------------------- categories
@@ -306,9 +307,15 @@ def categories_in_split(split: str) -> tuple[str, ...]:
     return tuple(n for n, c in CATEGORIES.items() if split == "all" or c.split == split)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
+def object_geometry(category: str, scale: float) -> tuple[ObjectPart, ...]:
+    """Parts of a category at a size (cached; colour-free: main parts have ``rgb=None``)."""
+    return CATEGORIES[category].build(scale, None)
+
+
+@lru_cache(maxsize=2048)
 def build_object(spec: ObjectSpec) -> ObjectAsset:
     """Build (and cache) the object for a spec. Deterministic: same spec, same meshes."""
-    cat = CATEGORIES[spec.category]
-    parts = cat.build(spec.scale, COLORS[spec.color])
-    return ObjectAsset(spec=spec, parts=parts, density=cat.density)
+    rgb = COLORS[spec.color]
+    parts = tuple(p if p.rgb is not None else replace(p, rgb=rgb) for p in object_geometry(spec.category, spec.scale))
+    return ObjectAsset(spec=spec, parts=parts, density=CATEGORIES[spec.category].density)

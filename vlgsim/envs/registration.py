@@ -4,7 +4,8 @@
 With one sub-scene on the CPU backend (the default) the env is wrapped in
 :class:`~vlgsim.envs.wrappers.NumpySingleEnv`: numpy observations with the instruction
 as text, plain-python info, the Gymnasium API exactly (passes ``check_env``). With
-``num_envs > 1`` (GPU simulation) the batched ManiSkill env is returned as it is.
+``num_envs > 1`` (GPU simulation) the batched ManiSkill env is returned as it is. Tasks
+with ``batched = False`` are plain Gymnasium envs and are returned as they are.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ def make_task(env_id: str, num_envs: int = 1, **kwargs):
 
     if env_id not in TASKS:
         raise KeyError(f"unknown env id {env_id!r}; registered: {sorted(TASKS)}")
-    env = TASKS[env_id].cls(num_envs=num_envs, **kwargs)
+    cls = TASKS[env_id].cls
+    if not getattr(cls, "batched", True):  # a plain Gymnasium env (e.g. render-only grounding)
+        if num_envs != 1:
+            raise ValueError(f"{env_id} runs one env per process; num_envs={num_envs}: use a vector env")
+        return cls(**kwargs)
+    env = cls(num_envs=num_envs, **kwargs)
     if num_envs == 1 and not env.gpu_sim_enabled:
         return NumpySingleEnv(env)
     return env

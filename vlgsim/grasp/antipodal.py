@@ -15,8 +15,12 @@ Quality (for ranking) = worst contact-normal alignment - 5 x centre-to-COM dista
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import trimesh
@@ -101,10 +105,16 @@ def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
 def gripper_collides(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
     """Whether the descending open gripper (fingers and palm) would intersect any convex piece
     (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
-    pts = np.concatenate([_box_samples(b) for b in grasp.gripper_boxes()])
+    boxes = grasp.gripper_boxes()
     if pieces_pose is not None:
         inv = np.linalg.inv(pieces_pose)
-        pts = pts @ inv[:3, :3].T + inv[:3, 3]
+        boxes = [b @ inv[:3, :3].T + inv[:3, 3] for b in boxes]
+    corners = np.concatenate(boxes)
+    g_lo, g_hi = corners.min(0) - 1e-3, corners.max(0) + 1e-3
+    pieces = [p for p in pieces if np.all(p.bounds[0] <= g_hi) and np.all(p.bounds[1] >= g_lo)]
+    if not pieces:
+        return False
+    pts = np.concatenate([_box_samples(b) for b in boxes])
     for piece in pieces:
         lo, hi = piece.bounds
         near = np.all((pts >= lo - 1e-3) & (pts <= hi + 1e-3), axis=1)
@@ -113,10 +123,36 @@ def gripper_collides(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_
     return False
 
 
-@lru_cache(maxsize=256)
+CACHE_VERSION = 3
+"""Bump when the sampler or the objects change: on-disk grasp caches of other versions are ignored."""
+
+
 def object_grasps(spec: ObjectSpec, grid_m: float = 0.01, n_angles: int = 12) -> tuple[TopDownGrasp, ...]:
-    """Antipodal top-down grasps of an object in its own frame, best quality first."""
-    asset = build_object(spec)
+    """Antipodal top-down grasps of an object in its own frame, best quality first
+    (cached per category and size, in memory and on disk: colour does not change geometry)."""
+    return _cached_grasps(spec.category, spec.scale, grid_m, n_angles)
+
+
+@lru_cache(maxsize=1024)
+def _cached_grasps(category: str, scale: float, grid_m: float, n_angles: int) -> tuple[TopDownGrasp, ...]:
+    d = Path(os.environ.get("VLGSIM_CACHE", Path(tempfile.gettempdir()) / f"vlgsim-cache-{os.getuid()}")) / "grasps"
+    path = d / f"v{CACHE_VERSION}_{category}_{scale:.4f}_{grid_m:.4f}_{n_angles}.pkl"
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        pass
+    grasps = _object_grasps(category, scale, grid_m, n_angles)
+    d.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(grasps, f)
+    os.replace(tmp, path)
+    return grasps
+
+
+def _object_grasps(category: str, scale: float, grid_m: float, n_angles: int) -> tuple[TopDownGrasp, ...]:
+    asset = build_object(ObjectSpec(category, "white", scale))
     mesh = asset.mesh
     pieces = [p for part in asset.parts for p in part.pieces]
     lo, hi = mesh.bounds

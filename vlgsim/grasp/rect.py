@@ -72,3 +72,19 @@ def contact_points_to_rect(contacts, image_width: int) -> GraspRect:
     if c.shape != (4,):
         raise ValueError(f"contact points {contacts!r} must be 4 numbers [x1, y1, x2, y2]")
     return rect_from_endpoints(c[:2], c[2:], CONTACT_JAW_PX_AT_640 * image_width / 640.0)
+
+
+def rects_to_corners(rects) -> np.ndarray:
+    """Vectorised :meth:`GraspRect.corners`: ``rects`` (N, 5) rows of
+    ``[x_px, y_px, theta_deg, width_px, height_px]`` -> (N, 4, 2) corners in pixels, in the
+    same order as ``GraspRect.corners()`` (going round each rectangle)."""
+    r = np.asarray(rects, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] != 5:
+        raise ValueError(f"rects of shape {r.shape} must have shape (N, 5) "
+                         "(rows of [x_px, y_px, theta_deg, width_px, height_px])")
+    t = np.deg2rad(r[:, 2])
+    a = np.stack([np.cos(t), -np.sin(t)], axis=-1)  # jaw axis (du, dv)
+    n = np.stack([-a[:, 1], a[:, 0]], axis=-1)  # across the jaw axis
+    c = r[:, :2]
+    w, h = (r[:, 3] / 2)[:, None], (r[:, 4] / 2)[:, None]
+    return np.stack([c + a * w + n * h, c - a * w + n * h, c - a * w - n * h, c + a * w - n * h], axis=1)

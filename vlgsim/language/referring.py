@@ -50,13 +50,16 @@ def _heads(t: ReferentView) -> list[_Head]:
     ]
 
 
-def referring_expressions(objects: Sequence[ReferentView], target: int, image_width: int) -> list[str]:
+def referring_expressions(objects: Sequence[ReferentView], target: int, image_width: int,
+                          spatial: bool = True) -> list[str]:
     """All referring expressions (noun phrases, e.g. "the red mug left of the bowl") that
     pick out ``objects[target]`` and nothing else. Deterministic order, simplest first.
 
     Each relation is a pair of tests: ``strict`` (clearly true, with margin) and ``loose``
     (true or borderline). A phrase is emitted iff ``strict`` holds for the target and
     ``loose`` holds for no other object, so no listener can pick another object.
+    ``spatial=False`` keeps only view-independent words (category, colour, size), for
+    instructions shared by several camera views.
     """
     if not 0 <= target < len(objects):
         raise IndexError(f"target {target} outside 0..{len(objects) - 1}")
@@ -88,16 +91,20 @@ def referring_expressions(objects: Sequence[ReferentView], target: int, image_wi
             return (lambda i: h.test(objects[i]) and all(sign * (key[i] - key[j]) > margin for j in members if j != i),
                     lambda i: h.test(objects[i]) and all(sign * (key[i] - key[j]) > -margin for j in members if j != i))
 
-        emit([f"the leftmost {h.phrase}", f"the {h.phrase} on the far left"], *extreme(u, -1, m))
-        emit([f"the rightmost {h.phrase}", f"the {h.phrase} on the far right"], *extreme(u, +1, m))
-        emit([f"the nearest {h.phrase}", f"the {h.phrase} closest to the camera"], *extreme(d, -1, NEAR_FAR_MARGIN_M))
-        emit([f"the farthest {h.phrase}", f"the {h.phrase} farthest from the camera"], *extreme(d, +1, NEAR_FAR_MARGIN_M))
         logv = np.log(np.maximum(vol, 1e-12))
         lr = float(np.log(SIZE_RATIO))
         emit([f"the {'bigger' if two else 'biggest'} {h.phrase}", f"the {'larger' if two else 'largest'} {h.phrase}"],
              *extreme(logv, +1, lr))
         emit([f"the {'smaller' if two else 'smallest'} {h.phrase}"], *extreme(logv, -1, lr))
+        if not spatial:
+            continue
+        emit([f"the leftmost {h.phrase}", f"the {h.phrase} on the far left"], *extreme(u, -1, m))
+        emit([f"the rightmost {h.phrase}", f"the {h.phrase} on the far right"], *extreme(u, +1, m))
+        emit([f"the nearest {h.phrase}", f"the {h.phrase} closest to the camera"], *extreme(d, -1, NEAR_FAR_MARGIN_M))
+        emit([f"the farthest {h.phrase}", f"the {h.phrase} farthest from the camera"], *extreme(d, +1, NEAR_FAR_MARGIN_M))
 
+    if not spatial:
+        return out
     landmarks = _landmarks(objects, target)
     for h in heads[:2]:
         inh = lambda i, h=h: h.test(objects[i])  # noqa: E731

@@ -97,9 +97,11 @@ def sample_tabletop_scene(
     n_objects: tuple[int, int] = (3, 8),
     camera: CameraSpec | None = None,
     max_tries: int = 50,
+    spatial: bool = True,
 ) -> TabletopScene:
     """Sample a scene of ``n_objects`` (inclusive range) objects from ``split`` categories,
-    pick a target with at least one unique referring expression, and phrase an instruction."""
+    pick a target with at least one unique referring expression, and phrase an instruction.
+    ``spatial=False``: only view-independent expressions (for multi-view tasks)."""
     if not 1 <= n_objects[0] <= n_objects[1]:
         raise ValueError(f"n_objects {n_objects} must satisfy 1 <= low <= high")
     camera = camera or CameraSpec.d435()
@@ -108,7 +110,7 @@ def sample_tabletop_scene(
     colors = sorted(COLORS)
     for _ in range(max_tries):
         n = int(rng.integers(n_objects[0], n_objects[1] + 1))
-        specs = [ObjectSpec(str(rng.choice(cats)), str(rng.choice(colors)), float(np.round(rng.uniform(0.85, 1.12), 3)))
+        specs = [ObjectSpec(str(rng.choice(cats)), str(rng.choice(colors)), float(np.round(rng.uniform(0.85, 1.12), 2)))
                  for _ in range(n)]
         objects = _place(rng, specs)
         if len(objects) < n_objects[0]:
@@ -116,7 +118,7 @@ def sample_tabletop_scene(
         views = referent_views(objects, camera)
         order = rng.permutation(len(objects))
         for t in order:
-            exprs = referring_expressions(views, int(t), camera.width)
+            exprs = referring_expressions(views, int(t), camera.width, spatial=spatial)
             if exprs:
                 instruction = make_instruction(exprs[int(rng.integers(len(exprs)))], rng)
                 return TabletopScene(seed, split, tuple(objects), camera, int(t), tuple(exprs), instruction)

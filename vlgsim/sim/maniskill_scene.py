@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from mani_skill.utils import sapien_utils
 from mani_skill.utils.structs.actor import Actor
 
 from vlgsim.assets import ObjectAsset, ObjectSpec, build_object
+from vlgsim.assets.objects import object_geometry
 from vlgsim.scenes import CameraSpec, Lighting
 
 OBJECT_FRICTION = 1.0
@@ -44,14 +46,21 @@ def _mesh_file(mesh) -> str:
     return str(path)
 
 
-def add_object_shapes(builder, asset: ObjectAsset) -> None:
-    """Add visual and convex collision shapes of every part of ``asset`` to a SAPIEN actor builder."""
+@lru_cache(maxsize=1024)
+def _part_files(category: str, scale: float) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Per part: (visual mesh file, convex piece files), written once per process."""
+    return tuple((_mesh_file(p.mesh), tuple(_mesh_file(q) for q in p.pieces)) for p in object_geometry(category, scale))
+
+
+def add_object_shapes(builder, asset: ObjectAsset, collision: bool = True) -> None:
+    """Add visual (and, unless ``collision=False``, convex collision) shapes of every part
+    of ``asset`` to a SAPIEN actor builder."""
     material = sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
-    for part in asset.parts:
+    for part, (visual, pieces) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
         rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
-        builder.add_visual_from_file(_mesh_file(part.mesh), material=rm, name=part.name)
-        for piece in part.pieces:
-            builder.add_convex_collision_from_file(_mesh_file(piece), material=material, density=asset.density)
+        builder.add_visual_from_file(visual, material=rm, name=part.name)
+        for piece in pieces if collision else ():
+            builder.add_convex_collision_from_file(piece, material=material, density=asset.density)
 
 
 def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: int) -> list[Actor]:
