@@ -11,6 +11,10 @@
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("LP_NUM_THREADS", "1")  # one core per process for every measurement, as in eval workers
+
 import argparse
 import json
 import time

@@ -142,6 +142,20 @@ def generate_realvlg(
                f"dataset: {out} (annotations.json, grasps.json, manifest.json)")
 
 
+@generate_app.command("realvlg-oracle-predictions")
+def generate_oracle_predictions(
+    data: Path = typer.Option(..., "--data", help="dataset folder"),
+    out: Path = typer.Option(..., "--out", help="predictions .jsonl to write"),
+    shift_px: float = typer.Option(0.0, "--shift-px", help="shift every box right by this many pixels"),
+):
+    """Ground-truth answers in the scorer's format (a check of the scorer and the parsers)."""
+    from vlgsim.data.realvlg import oracle_predictions
+
+    lines = oracle_predictions(data, shift_px)
+    out.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    typer.echo(f"{len(lines)} predictions: {out}")
+
+
 @score_app.command("realvlg")
 def score_realvlg(
     data: list[Path] = typer.Option(..., "--data", help="dataset folder (repeat for several splits)"),

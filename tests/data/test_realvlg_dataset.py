@@ -9,7 +9,7 @@ from pycocotools.coco import COCO
 from typer.testing import CliRunner
 
 from vlgsim.cli import app
-from vlgsim.data.realvlg import DatasetConfig, generate, load_records
+from vlgsim.data.realvlg import DatasetConfig, generate, load_records, oracle_predictions
 from vlgsim.sim_eval.realvlg_score import score
 
 pytestmark = pytest.mark.sim
@@ -53,19 +53,7 @@ def test_resume_after_a_kill_keeps_finished_samples(dataset, tmp_path):
 
 
 def _predictions(dataset, shift_px=0.0, garbage_every=0):
-    lines = []
-    for rec in load_records(dataset):
-        v = rec["views"][0]
-        tgt = next(o for o in v["objects"] if o["object_index"] == rec["target_index"])
-        x1, y1, x2, y2 = tgt["bbox_xyxy"]
-        box = json.dumps({"bbox_2d": [x1 + shift_px, y1, x2 + shift_px, y2], "label": "target"})
-        lines.append({"sample": rec["index"], "task": "bbox", "answer": f"<think>ok</think><answer>{box}</answer>"})
-        lines.append({"sample": rec["index"], "task": "mask", "answer": tgt["rle"]})
-        if v["grasp_rects"]:
-            x, y, t, w, _ = v["grasp_rects"][0]
-            lines.append({"sample": rec["index"], "task": "grasp", "answer": f"({x}, {y}, {t}, {w})"})
-            c = v["contact_points"][0]
-            lines.append({"sample": rec["index"], "task": "contact", "answer": [[c[0], c[1]], [c[2], c[3]]]})
+    lines = oracle_predictions(dataset, shift_px)
     if garbage_every:
         for ln in lines[::garbage_every]:
             ln["answer"] = "I think it is the mug."

@@ -196,3 +196,24 @@ def write_coco(out: Path, cfg: DatasetConfig) -> None:
                 annotations=anns, categories=[dict(id=i, name=n) for n, i in CATEGORY_IDS.items()])
     _atomic_write(out / "annotations.json", json.dumps(coco).encode())
     _atomic_write(out / "grasps.json", json.dumps(grasps).encode())
+
+
+def oracle_predictions(out: Path, shift_px: float = 0.0) -> list[dict]:
+    """Prediction lines that answer every sample's view 0 with its ground truth (box shifted
+    right by ``shift_px``), in the scorer's format: a sanity check for scorers and parsers."""
+    lines = []
+    for rec in load_records(out):
+        v = rec["views"][0]
+        tgt = next((o for o in v["objects"] if o["object_index"] == rec["target_index"]), None)
+        if tgt is None:
+            continue
+        x1, y1, x2, y2 = tgt["bbox_xyxy"]
+        box = json.dumps({"bbox_2d": [x1 + shift_px, y1, x2 + shift_px, y2], "label": "target"})
+        lines.append({"sample": rec["index"], "task": "bbox", "answer": f"<think>ok</think><answer>{box}</answer>"})
+        lines.append({"sample": rec["index"], "task": "mask", "answer": tgt["rle"]})
+        if v["grasp_rects"]:
+            x, y, t, w, _ = v["grasp_rects"][0]
+            lines.append({"sample": rec["index"], "task": "grasp", "answer": f"({x}, {y}, {t}, {w})"})
+            c = v["contact_points"][0]
+            lines.append({"sample": rec["index"], "task": "contact", "answer": [[c[0], c[1]], [c[2], c[3]]]})
+    return lines

@@ -1,8 +1,9 @@
 """Ground-truth grasp labels of one object in a rendered scene (pure numpy + trimesh).
 
 A label is an antipodal top-down grasp of the object (see :mod:`vlgsim.grasp.antipodal`)
-placed in the scene, kept only if the open fingers clear every other object and its top
-point is visible in the depth image, then projected to a rectangle and a contact pair.
+placed in the scene, kept only if the open gripper clears every other object, its top
+point is visible in the depth image, and its jaw ends and contact points project inside
+the image; it is given as a rectangle and a contact pair.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
         if any(gripper_collides(g, pieces, pose) for pose, pieces in near):
             continue
         rect, cp = label_rect(g, intrinsic, extrinsic)
+        pts = np.vstack([rect.jaw_endpoints(), cp.reshape(2, 2)])
+        if not np.all((pts >= 0) & (pts < [W, H])):
+            continue  # a label must lie in the image
         out.append(GraspLabel(g, rect, cp))
         if len(out) >= max_labels:
             break
