@@ -106,6 +106,28 @@ def eval_cmd(
         typer.echo(f"video:  {out / v}")
 
 
+@app.command("serve-policy")
+def serve_policy(
+    policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG] of the policy to serve"),
+    env: str = typer.Option("RealVLG-Grasp-v0", "--env", help="env whose action space the policy uses"),
+    host: str = typer.Option("127.0.0.1", "--host", help="bind address (0.0.0.0 exposes it to the network)"),
+    port: int = typer.Option(8000, "--port"),
+    env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to gym.make (repeatable)"),
+):
+    """Serve a policy over websocket + msgpack (see vlgsim.policies.remote for the protocol)."""
+    import gymnasium as gym
+
+    from vlgsim.policies import PolicyServer, make_policy
+
+    e = gym.make(env, **_parse_kv(env_kwarg))
+    server = PolicyServer(lambda: make_policy(policy, e), host=host, port=port, name=policy)
+    typer.echo(f"serving {policy} for {env} on ws://{server.host}:{server.port} (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.close()
+
+
 generate_app = typer.Typer(no_args_is_help=True, help="Generate datasets")
 score_app = typer.Typer(no_args_is_help=True, help="Score model predictions")
 app.add_typer(generate_app, name="generate")

@@ -52,6 +52,15 @@ def _to_list(a) -> list:
     return np.asarray(a, dtype=np.float64).round(4).tolist()
 
 
+def _frames_of(obs) -> list[np.ndarray]:
+    """Video frames of an observation: its ``rgb`` image, or the first of its ``images``."""
+    if isinstance(obs, dict) and "rgb" in obs:
+        return [obs["rgb"]]
+    if isinstance(obs, dict) and "images" in obs:
+        return [obs["images"][0]]
+    return []
+
+
 def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] = None,
                 record: bool = False) -> tuple[EpisodeResult, list[np.ndarray]]:
     """Roll out one seeded episode; returns the result and, if ``record``, video frames."""
@@ -65,8 +74,8 @@ def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] =
         obs, info = env.reset(seed=seed)
         instruction = str(obs.get("instruction", "")) if isinstance(obs, dict) else ""
         policy.reset(instruction, dict(info, episode_seed=seed))
-        if record and isinstance(obs, dict) and "rgb" in obs:
-            frames.append(obs["rgb"])
+        if record:
+            frames.extend(_frames_of(obs))
         limit = max_steps or getattr(getattr(env, "spec", None), "max_episode_steps", None) or 1000
         done = False
         while not done and steps < limit:
@@ -81,8 +90,7 @@ def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] =
                 steps += 1
                 if record:
                     frames.extend(getattr(base, "last_frames", []) or [])
-                    if isinstance(obs, dict) and "rgb" in obs:
-                        frames.append(obs["rgb"])
+                    frames.extend(_frames_of(obs))
                 done = bool(terminated or truncated)
                 if done or steps >= limit:
                     break
