@@ -128,6 +128,33 @@ def serve_policy(
         server.close()
 
 
+train_app = typer.Typer(no_args_is_help=True, help="Train policies")
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("sb3")
+def train_sb3_cmd(
+    env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
+    algo: str = typer.Option("ppo", "--algo", help="ppo or sac"),
+    steps: int = typer.Option(20_000, "--steps", min=1),
+    n_envs: int = typer.Option(2, "--n-envs", min=1, help="vectorised envs (one process each when > 1)"),
+    seed: int = typer.Option(0, "--seed"),
+    max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
+    out: Path = typer.Option(Path("runs/sb3"), "--out"),
+    env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
+):
+    """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, curve.png."""
+    from vlgsim.training.sb3 import SB3Config, train_sb3
+
+    kw = _parse_kv(env_kwarg) or {"n_objects": [1, 1]}
+    cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, seed=seed, env_kwargs=kw,
+                    max_episode_steps=max_episode_steps)
+    train_sb3(cfg, out)
+    typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
+               f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
+               f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
+
+
 generate_app = typer.Typer(no_args_is_help=True, help="Generate datasets")
 score_app = typer.Typer(no_args_is_help=True, help="Score model predictions")
 app.add_typer(generate_app, name="generate")

@@ -4,6 +4,7 @@ from vlgsim.policies.base import POLICIES, Policy, make_policy, register_policy
 from vlgsim.policies.oracle import OraclePolicy
 from vlgsim.policies.random_policy import RandomPolicy
 from vlgsim.policies.remote import PolicyServer, RemotePolicy
+from vlgsim.policies.sb3_policy import SB3Policy
 
-__all__ = ["POLICIES", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "make_policy",
+__all__ = ["POLICIES", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "SB3Policy", "make_policy",
            "register_policy"]
