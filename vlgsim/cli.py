@@ -128,6 +128,15 @@ def serve_policy(
         server.close()
 
 
+@app.command("tiny-vlg")
+def tiny_vlg(out: Path = typer.Option(Path("runs/tiny-vlg"), "--out"), seed: int = typer.Option(0, "--seed")):
+    """Write a tiny random Qwen2-VL checkpoint (no download) to smoke-test vlg:PATH end to end."""
+    from vlgsim.policies.vlg import make_tiny_qwen2vl
+
+    make_tiny_qwen2vl(out, seed=seed)
+    typer.echo(f"tiny Qwen2-VL checkpoint: {out}\ntry: vlgsim eval --policy vlg:{out} --episodes 5")
+
+
 train_app = typer.Typer(no_args_is_help=True, help="Train policies")
 app.add_typer(train_app, name="train")
 

@@ -5,6 +5,7 @@ from vlgsim.policies.oracle import OraclePolicy
 from vlgsim.policies.random_policy import RandomPolicy
 from vlgsim.policies.remote import PolicyServer, RemotePolicy
 from vlgsim.policies.sb3_policy import SB3Policy
+from vlgsim.policies.vlg import VLGPolicy
 
-__all__ = ["POLICIES", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "SB3Policy", "make_policy",
+__all__ = ["POLICIES", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "SB3Policy", "VLGPolicy", "make_policy",
            "register_policy"]

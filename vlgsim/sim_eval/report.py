@@ -15,7 +15,7 @@ import numpy as np
 
 from vlgsim.sim_eval.rollout import EpisodeResult
 
-FAILURE_MODES = ("none", "wrong_object", "missed", "dropped", "collision", "invalid_action", "error")
+FAILURE_MODES = ("none", "wrong_object", "missed", "dropped", "collision", "invalid_action", "parse_failure", "error")
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -94,10 +94,16 @@ def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] =
                 done = bool(terminated or truncated)
                 if done or steps >= limit:
                     break
-        result = EpisodeResult(episode, seed, instruction, bool(info.get("success", False)),
-                               str(info.get("failure_mode", "none" if info.get("success") else "missed")), total, steps,
-                               first_action, str(info.get("error", "")),
-                               {"target_id": info.get("target_id")} if "target_id" in info else {})
+        mode = str(info.get("failure_mode", "none" if info.get("success") else "missed"))
+        error = str(info.get("error", ""))
+        policy_error = getattr(policy, "last_error", "")
+        if policy_error and mode == "invalid_action":  # the model's text did not parse
+            mode, error = "parse_failure", policy_error
+        extra = {"target_id": info.get("target_id")} if "target_id" in info else {}
+        if getattr(policy, "last_text", ""):
+            extra["model_text"] = policy.last_text[:500]
+        result = EpisodeResult(episode, seed, instruction, bool(info.get("success", False)), mode, total, steps,
+                               first_action, error, extra)
     except Exception as e:  # noqa: BLE001 - an evaluation records the failure and continues
         result = EpisodeResult(episode, seed, instruction, False, "error", total, steps, first_action,
                                f"{type(e).__name__}: {e}", {"traceback": traceback.format_exc(limit=5)})
