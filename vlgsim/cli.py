@@ -52,8 +52,9 @@ def eval_cmd(
 ):
     """Evaluate a policy on seeded episodes; writes report.json, report.md, episodes.jsonl, videos/.
 
-    Re-running the same command in the same --out continues where a stopped run ended;
-    results of a run with other settings are kept aside as episodes.<time>.jsonl."""
+    Re-running the same command in the same --out continues where a stopped run ended
+    (use --fresh after changing a policy or the code); results of a run with other
+    settings are kept aside as episodes.<time>.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
@@ -61,7 +62,10 @@ def eval_cmd(
 
     out.mkdir(parents=True, exist_ok=True)
     job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
-    run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps)
+    from vlgsim import __version__
+
+    run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps,
+                    vlgsim=__version__)
     log_path, meta_path = out / "episodes.jsonl", out / "run.json"
     previous = read_episode_log(log_path)
     same_run = meta_path.exists() and json.loads(meta_path.read_text()) == run_meta
@@ -162,6 +166,34 @@ def train_sb3_cmd(
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
                f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
+
+
+@train_app.command("bc")
+def train_bc_cmd(
+    env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
+    expert: str = typer.Option("scripted", "--expert", help="policy that demonstrates"),
+    episodes: int = typer.Option(200, "--episodes", min=1, help="expert episodes to roll out (successes are kept)"),
+    epochs: int = typer.Option(60, "--epochs", min=1),
+    chunk: int = typer.Option(4, "--chunk", min=1, help="actions predicted per step (action chunking)"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(Path("runs/bc"), "--out"),
+    env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
+):
+    """Collect expert demos (demos.npz) and fit a chunked MLP policy (bc.pt, loss.png)."""
+    from rich.progress import Progress
+
+    from vlgsim.training.bc import BCConfig, collect_demos, train_bc
+
+    cfg = BCConfig(env_id=env, env_kwargs=_parse_kv(env_kwarg) or {"n_objects": [1, 1]}, expert=expert,
+                   episodes=episodes, epochs=epochs, chunk=chunk, seed=seed)
+    with Progress() as bar:
+        task = bar.add_task("expert demos", total=episodes)
+        demos = collect_demos(cfg, out, progress=lambda i: bar.update(task, advance=1))
+    typer.echo(f"{int(demos['episode'].max()) + 1 if len(demos['episode']) else 0} successful demos, "
+               f"{len(demos['state'])} steps: {out / 'demos.npz'}")
+    train_bc(cfg, out, demos)
+    typer.echo(f"model: {out / 'bc.pt'}\nevaluate: vlgsim eval --env {env} --policy bc:{out} --seed 100000 "
+               f"--env-kwarg obs_mode=state --env-kwarg control_mode=pd_ee_delta_pose --max-steps 100")
 
 
 generate_app = typer.Typer(no_args_is_help=True, help="Generate datasets")

@@ -15,7 +15,8 @@ of consecutive steps), and no other object rose >= 3 cm.
 invalid_action), ``error`` (message for invalid actions), ``target_id`` (object slot),
 ``instruction``, ``expressions``, and ground truth for the target in this image:
 ``bbox`` [x1, y1, x2, y2] px (x2, y2 exclusive), ``mask`` HxW bool, ``grasp_rects``
-(N, 5) ``[x, y, theta_deg, width_px, height_px]``, ``contact_points`` (N, 4).
+(N, 5) ``[x, y, theta_deg, width_px, height_px]``, ``contact_points`` (N, 4), and the same
+grasps in the world, ``grasp_world`` (N, 5) ``[x, y, z, axis_angle_rad, opening_m]`` (TCP).
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             self.ground_truth.append(dict(
                 target_id=t, instruction=sc.instruction, expressions=list(sc.expressions), bbox=bbox, mask=mask,
                 grasp_rects=np.array([lb.rect.to_list() for lb in labels], np.float32).reshape(-1, 5),
-                contact_points=np.array([lb.contact_points for lb in labels], np.float32).reshape(-1, 4)))
+                contact_points=np.array([lb.contact_points for lb in labels], np.float32).reshape(-1, 4),
+                grasp_world=np.array([[*lb.grasp.center, lb.grasp.axis_angle_rad, lb.grasp.opening_m] for lb in labels],
+                                     np.float32).reshape(-1, 5)))
 
     # ------------------------------------------------------------------ observations
     def get_obs(self, info=None, unflattened=False):
