@@ -23,7 +23,8 @@ from mani_skill.utils.structs.pose import Pose
 from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
 from vlgsim.sim.grasp_primitive import GraspPlan, GraspTrace, execute_topdown_grasp
-from vlgsim.sim.maniskill_scene import add_lighting, build_object_slots, camera_config, capture_rgbd_seg
+from vlgsim.sim.maniskill_scene import (add_lighting, build_object_slots, camera_config, capture_rgbd_seg,
+                                        parked_position)
 
 OBSERVE_QPOS = np.array([0.0, -0.9, 0.0, -2.6, 0.0, 1.75, np.pi / 4, 0.04, 0.04])
 """Panda arm folded back and up, out of the camera's view of the workspace."""
@@ -109,7 +110,7 @@ class TabletopBackendEnv(BaseEnv):
                     p[i, :3] = torch.tensor([o.xy[0], o.xy[1], 0.0])
                     p[i, 3:] = torch.tensor([np.cos(o.yaw_rad / 2), 0, 0, np.sin(o.yaw_rad / 2)])
                 else:
-                    p[i, :3] = torch.tensor([1.5 + 0.1 * k, 1.5, -0.9])
+                    p[i, :3] = torch.tensor(parked_position(k))
                     p[i, 3] = 1.0
             slot.set_pose(Pose.create(p[env_idx].to(self.device)))
             slot.set_linear_velocity(torch.zeros(len(env_idx), 3, device=self.device))

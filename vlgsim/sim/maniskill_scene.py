@@ -28,6 +28,13 @@ from vlgsim.scenes import CameraSpec, Lighting
 OBJECT_FRICTION = 1.0
 PARKED_XY = (1.5, 1.5)
 """Where an unused object slot of a sub-scene waits (off the table, on the ground)."""
+GROUND_Z = -0.92
+"""ManiSkill's floor, one table height below the table top."""
+
+
+def parked_position(k: int) -> list[float]:
+    """World position (metres) of unused object slot k: on the floor, away from the table."""
+    return [PARKED_XY[0] + 0.1 * k, PARKED_XY[1], GROUND_Z + 0.02]
 
 
 def mesh_cache_dir() -> Path:
@@ -77,7 +84,7 @@ def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: 
                 builder.add_box_collision(half_size=[0.01] * 3)
                 builder.add_box_visual(half_size=[0.01] * 3)
             builder.set_scene_idxs([i])
-            builder.initial_pose = sapien.Pose(p=[PARKED_XY[0] + 0.1 * k, PARKED_XY[1], 0.5 + 0.05 * k])
+            builder.initial_pose = sapien.Pose(p=parked_position(k))
             actors.append(builder.build(name=f"obj{k}-env{i}"))
         slots.append(Actor.merge(actors, name=f"obj{k}"))
     return slots
