@@ -16,7 +16,7 @@ import numpy as np
 from vlgsim.assets import MAX_GRIPPER_OPENING_M
 from vlgsim.grasp.antipodal import FINGER_WIDTH_M, GRASP_DEPTH_M, MIN_TCP_Z_M, OPENING_MARGIN_M, TopDownGrasp
 from vlgsim.grasp.rect import GraspRect, contact_points_to_rect, rect_from_endpoints
-from vlgsim.scenes.camera import deproject, project
+from vlgsim.scenes.camera import deproject, pixel_rays, project
 
 
 class InvalidAction(ValueError):
@@ -30,17 +30,10 @@ class WorldGrasp:
     opening_m: float
 
 
-def _cam2world(extrinsic):
-    return np.linalg.inv(extrinsic)
-
-
 def _ray_plane_z(uv: np.ndarray, z: float, intrinsic, extrinsic) -> np.ndarray:
-    T = _cam2world(extrinsic)
-    K = intrinsic
-    d = np.c_[(uv[:, 0] - K[0, 2]) / K[0, 0], (uv[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(uv))] @ T[:3, :3].T
-    o = T[:3, 3]
-    t = (z - o[2]) / d[:, 2]
-    return o + t[:, None] * d
+    """Where the rays through pixels ``uv`` meet the horizontal plane at height ``z`` (world)."""
+    o, d = pixel_rays(uv, intrinsic, extrinsic)
+    return o + ((z - o[:, 2]) / d[:, 2])[:, None] * d
 
 
 def check_action(action, size: int, name: str) -> np.ndarray:

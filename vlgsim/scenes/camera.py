@@ -76,12 +76,17 @@ class CameraSpec:
 
     def pixel_ray(self, uv) -> tuple[np.ndarray, np.ndarray]:
         """World-frame origin and unit direction of the ray through pixel(s) ``uv`` (N, 2)."""
-        uv = np.atleast_2d(np.asarray(uv, dtype=np.float64))
-        K = self.intrinsic
-        d_cam = np.c_[(uv[:, 0] - K[0, 2]) / K[0, 0], (uv[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(uv))]
-        T = self.cam2world
-        d = d_cam @ T[:3, :3].T
-        return np.broadcast_to(T[:3, 3], d.shape).copy(), d / np.linalg.norm(d, axis=1, keepdims=True)
+        return pixel_rays(uv, self.intrinsic, self.extrinsic)
+
+
+def pixel_rays(uv, intrinsic: np.ndarray, extrinsic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World-frame origins (N, 3) and unit directions (N, 3) of the rays through pixels ``uv`` (N, 2)."""
+    uv = np.atleast_2d(np.asarray(uv, dtype=np.float64))
+    K = np.asarray(intrinsic)
+    d_cam = np.c_[(uv[:, 0] - K[0, 2]) / K[0, 0], (uv[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(uv))]
+    T = np.linalg.inv(extrinsic)
+    d = d_cam @ T[:3, :3].T
+    return np.broadcast_to(T[:3, 3], d.shape).copy(), d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
 def project(points_world: np.ndarray, intrinsic: np.ndarray, extrinsic: np.ndarray) -> np.ndarray:
