@@ -80,6 +80,8 @@ class Summary:
     ci95: tuple[float, float]
     failure_modes: dict[str, int]
     mean_episode_wall_s: float
+    metrics: dict[str, float]
+    """Mean over episodes of each task metric the env reported in ``info["metrics"]``."""
 
 
 def summarize(results: list[EpisodeResult]) -> Summary:
@@ -88,7 +90,16 @@ def summarize(results: list[EpisodeResult]) -> Summary:
     modes = Counter(r.failure_mode for r in results)
     return Summary(n, k, k / n if n else 0.0, wilson_interval(k, n),
                    {m: modes.get(m, 0) for m in FAILURE_MODES} | {m: c for m, c in modes.items() if m not in FAILURE_MODES},
-                   float(np.mean([r.wall_s for r in results])) if n else 0.0)
+                   float(np.mean([r.wall_s for r in results])) if n else 0.0, mean_metrics(results))
+
+
+def mean_metrics(results: list[EpisodeResult]) -> dict[str, float]:
+    """Mean of each ``extra["metrics"]`` entry over the episodes that report it."""
+    values: dict[str, list[float]] = {}
+    for r in results:
+        for k, v in (r.extra.get("metrics") or {}).items():
+            values.setdefault(k, []).append(float(v))
+    return {k: float(np.mean(v)) for k, v in values.items()}
 
 
 def write_report(out_dir: Path, meta: dict, results: list[EpisodeResult], videos: list[str]) -> tuple[Path, Path]:
@@ -96,7 +107,7 @@ def write_report(out_dir: Path, meta: dict, results: list[EpisodeResult], videos
     out_dir = Path(out_dir)
     s = summarize(results)
     report = dict(meta, n_episodes=s.n, successes=s.successes, success_rate=s.success_rate,
-                  success_ci95=list(s.ci95), failure_modes=s.failure_modes,
+                  success_ci95=list(s.ci95), failure_modes=s.failure_modes, metrics=s.metrics,
                   mean_episode_wall_s=s.mean_episode_wall_s, videos=videos,
                   episodes=[r.to_json() for r in results])
     jp = out_dir / "report.json"
@@ -109,6 +120,8 @@ def write_report(out_dir: Path, meta: dict, results: list[EpisodeResult], videos
         f"- **success rate: {100 * s.success_rate:.1f} %** (95 % Wilson interval "
         f"{100 * s.ci95[0]:.1f}-{100 * s.ci95[1]:.1f} %)",
         f"- wall time: {meta.get('wall_s', 0):.1f} s ({s.mean_episode_wall_s:.2f} s per episode in a worker)", "",
+        *([ "| metric | mean |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in s.metrics.items()], ""]
+          if s.metrics else []),
         "| failure mode | episodes |", "|---|---|",
         *[f"| {m} | {c} |" for m, c in s.failure_modes.items()], "",
         *(["Videos: " + ", ".join(f"[{Path(v).name}]({v})" for v in videos), ""] if videos else []),

@@ -100,6 +100,8 @@ def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] =
         if policy_error and mode == "invalid_action":  # the model's text did not parse
             mode, error = "parse_failure", policy_error
         extra = {"target_id": info.get("target_id")} if "target_id" in info else {}
+        if info.get("metrics"):  # task metrics of the episode (DexVLG PTA/PGA/CMA, steerability ...)
+            extra["metrics"] = {k: float(v) for k, v in info["metrics"].items()}
         if getattr(policy, "last_text", ""):
             extra["model_text"] = policy.last_text[:500]
         result = EpisodeResult(episode, seed, instruction, bool(info.get("success", False)), mode, total, steps,
