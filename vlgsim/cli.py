@@ -49,6 +49,8 @@ def eval_cmd(
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="cap on steps per episode"),
     resume: bool = typer.Option(True, "--resume/--fresh",
                                 help="continue a run in --out with the same settings (default), or start over"),
+    suite: Optional[str] = typer.Option(None, "--suite", help="run a whole suite instead of --env: bimanual"),
+    split: str = typer.Option("easy", "--split", help="with --suite bimanual: easy or hard"),
 ):
     """Evaluate a policy on seeded episodes; writes report.json, report.md, episodes.jsonl, videos/.
 
@@ -60,6 +62,8 @@ def eval_cmd(
     from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
+    if suite is not None:
+        return _eval_bimanual_suite(suite, policy, split, episodes, seed, out, workers, _parse_kv(env_kwarg))
     out.mkdir(parents=True, exist_ok=True)
     job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
     from vlgsim import __version__
@@ -108,6 +112,30 @@ def eval_cmd(
     typer.echo(f"report: {jp}\nreport: {mdp}")
     for v in sorted(videos):
         typer.echo(f"video:  {out / v}")
+
+
+def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, seed: int, out: Path, workers: int,
+                         env_kwargs: dict):
+    """``eval --suite bimanual``: every Bimanual-* task; per-task and per-factor table."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vlgsim.envs.bimanual import BIMANUAL_TASKS
+    from vlgsim.sim_eval.bimanual_suite import run_suite
+
+    if suite != "bimanual":
+        raise typer.BadParameter(f"--suite {suite!r}; rule: bimanual")
+    if split not in ("easy", "hard"):
+        raise typer.BadParameter(f"--split {split!r}; rule: easy or hard")
+    if policy == "oracle":  # the suite's privileged expert
+        policy = "bimanual_expert"
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task(f"bimanual/{split} / {policy}", total=episodes * len(BIMANUAL_TASKS))
+        report = run_suite(policy, split, episodes, seed, out, workers, env_kwargs,
+                           on_result=lambda env_id, r: bar.update(task, advance=1))
+    typer.echo((out / "report.md").read_text())
+    typer.echo(f"mean success {100 * report['mean_success']:.1f} %\nreport: {out / 'report.json'}\n"
+               f"report: {out / 'report.md'}")
 
 
 @app.command("serve-policy")
@@ -196,10 +224,86 @@ def train_bc_cmd(
                f"--env-kwarg obs_mode=state --env-kwarg control_mode=pd_ee_delta_pose --max-steps 100")
 
 
+@train_app.command("grpo")
+def train_grpo_cmd(
+    steps: int = typer.Option(4, "--steps", min=1, help="optimiser steps"),
+    algo: str = typer.Option("grpo", "--algo", help="grpo (token-level ratio) or gspo (sequence-level ratio)"),
+    model: Optional[Path] = typer.Option(None, "--model", help="Qwen2-VL checkpoint folder (default: a tiny random one)"),
+    data: Optional[Path] = typer.Option(None, "--data", help="RealVLG dataset folder (default: generate a small one)"),
+    out: Path = typer.Option(Path("runs/grpo"), "--out"),
+    n_samples: int = typer.Option(4, "--n-samples", min=1, help="scenes to generate when --data is not given"),
+    tasks: str = typer.Option("bbox,grasp,contact", "--tasks", help="comma-separated prompt tasks"),
+    num_generations: int = typer.Option(4, "--num-generations", min=2, help="completions per prompt (the group)"),
+    prompts_per_step: int = typer.Option(1, "--prompts-per-step", min=1),
+    max_completion_length: int = typer.Option(48, "--max-completion-length", min=1),
+    lr: float = typer.Option(1e-5, "--lr"),
+    difficulty: str = typer.Option("exp", "--difficulty", help="UniVG-R1 difficulty weight: exp, linear, log or none"),
+    warm_start: int = typer.Option(-1, "--warm-start", help="SFT steps on ground truth first (-1: 300 for the tiny model, else 0)"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: 1 for the tiny model)"),
+    seed: int = typer.Option(0, "--seed"),
+):
+    """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
+    from vlgsim.training.grpo import GRPORunConfig, train_grpo
+
+    try:
+        cfg = GRPORunConfig(algo=algo, steps=steps, model=str(model) if model else None, data=str(data) if data else None,
+                            n_samples=n_samples, tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()),
+                            num_generations=num_generations, prompts_per_step=prompts_per_step,
+                            max_completion_length=max_completion_length, learning_rate=lr,
+                            difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
+                            torch_threads=threads, seed=seed)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    s = train_grpo(cfg, out)
+    for r in s["rewards"]:
+        typer.echo(f"step {r['step']}: reward {r['reward']:.4f} +- {r['reward_std']:.4f} "
+                   f"(accuracy {r['accuracy']:.4f}, format {r['format']:.4f})")
+    typer.echo(f"{algo.upper()} ({s['importance_sampling_level']}-level ratio) {steps} steps in {s['wall_s']} s\n"
+               f"log: {out / 'log.jsonl'}\ncurve: {out / 'reward.png'}\nmodel: {s['model']}\n"
+               f"evaluate: vlgsim eval --policy vlg:{s['model']} --episodes 5")
+
+
 generate_app = typer.Typer(no_args_is_help=True, help="Generate datasets")
 score_app = typer.Typer(no_args_is_help=True, help="Score model predictions")
 app.add_typer(generate_app, name="generate")
 app.add_typer(score_app, name="score")
+
+
+@generate_app.command("demos")
+def generate_demos_cmd(
+    tasks: list[str] = typer.Option(..., "--tasks", help="Bimanual-* env ids (repeat, or comma-separated); 'all'"),
+    episodes: int = typer.Option(20, "--episodes", min=1, help="episodes in all, tasks taken in turn"),
+    fg_raw: str = typer.Option("1:1", "--fg-raw", help="FG:Raw ratio of the instruction each episode's frames carry"),
+    split: str = typer.Option("easy", "--split", help="easy or hard"),
+    seed: int = typer.Option(0, "--seed", help="episode e uses seed + e (a retry adds 100000)"),
+    out: Path = typer.Option(Path("data/bimanual_demos"), "--out"),
+    width: int = typer.Option(128, "--width"),
+    height: int = typer.Option(128, "--height"),
+):
+    """Expert demos as a LeRobot v3.0 dataset (parquet + mp4 + meta), both instructions per episode. Resumable."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vlgsim.data.bimanual_demos import DemoConfig, generate_demos
+    from vlgsim.envs.bimanual import BIMANUAL_TASKS
+    from vlgsim.language.fine_grained import parse_fg_raw
+
+    names = [t for item in tasks for t in item.split(",") if t]
+    names = sorted(BIMANUAL_TASKS) if names == ["all"] else names
+    for t in names:
+        if t not in BIMANUAL_TASKS:
+            raise typer.BadParameter(f"--tasks {t!r}; rule: one of {sorted(BIMANUAL_TASKS)} or all")
+    try:
+        parse_fg_raw(fg_raw)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    cfg = DemoConfig(tasks=names, episodes=episodes, fg_raw=fg_raw, split=split, seed=seed, image_size=(width, height))
+    failed = []
+    with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("episodes", total=episodes)
+        writer = generate_demos(cfg, out, on_episode=lambda e, ok: (bar.update(task, advance=1),
+                                                                     None if ok else failed.append(e)))
+    typer.echo(f"{len(writer.episodes)} episodes, {writer.total_frames} frames: {out} (meta/info.json)"
+               + (f"; expert failed every attempt on episodes {failed}" if failed else ""))
 
 
 @generate_app.command("realvlg")

@@ -301,6 +301,23 @@ CATEGORIES: dict[str, Category] = {
 }
 
 
+GRASPABLE_PARTS: dict[str, tuple[str, ...]] = {
+    "mug": ("body", "handle"),
+    "bottle": ("body", "neck", "cap"),
+    "can": ("body",),
+    "cup": ("body",),
+    "box": ("body",),
+    "block": ("body",),
+    "apple": ("body",),
+    "hammer": ("handle", "head"),
+    "screwdriver": ("handle",),
+    "marker": ("body", "cap"),
+    "bowl": ("wall",),
+}
+"""Parts a dexterous hand can grasp with the object resting on the table (DexVLG tasks).
+Thin parts lying flat (knife and spatula blades, the apple's stem, the can's lid) are left out."""
+
+
 def categories_in_split(split: str) -> tuple[str, ...]:
     if split not in SPLITS + ("all",):
         raise ValueError(f"split {split!r} must be one of {SPLITS + ('all',)}")

@@ -1,0 +1,238 @@
+"""Host side of the dexterous grasp energy: device arrays, kernel launches, gradients.
+
+``E = w_fc E_fc + w_dis (E_dis + w_palm E_palm) + w_bar E_bar + w_pen E_pen + w_spen E_spen
++ w_joints E_joints + w_table E_table`` (SPEC section 4; DexGraspNet's weights 1, 100, 100,
+10, 1 as the defaults). The object sits in its own frame with the table plane at z = 0;
+``E_table`` (hand spheres below the table) is our addition for tabletop grasps.
+The device is chosen at run time: ``"cpu"`` or ``"cuda"`` (:func:`pick_device`), same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import trimesh
+import warp as wp
+
+from vlgsim.assets.objects import ObjectPart
+from vlgsim.assets.shadow_hand import HandModel
+from vlgsim.grasp import dex_kernels as K
+from vlgsim.grasp.dexterous import GRASP_DIM
+
+wp.config.quiet = True
+TERMS = ("fc", "dis", "palm", "bar", "pen", "spen", "joints", "table")
+
+
+@dataclass(frozen=True)
+class EnergyWeights:
+    fc: float = 10.0
+    dis: float = 1000.0
+    palm: float = 10.0
+    """w_dis * w_palm multiplies |d(palm, O) - d0|."""
+    bar: float = 10.0
+    pen: float = 1000.0
+    spen: float = 300.0
+    joints: float = 1.0
+    table: float = 100.0
+    palm_d0_m: float = 0.01
+    bar_threshold_m: float = 0.015
+    normal_h_m: float = 0.004
+    """Central-difference step of the contact normals (the SDF gradient) in E_fc."""
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.fc, self.dis, self.dis * self.palm, self.bar, self.pen, self.spen, self.joints,
+                         self.table], np.float32)
+
+
+def pick_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when Warp sees a GPU, else ``cpu``."""
+    wp.init()
+    if device == "auto":
+        return "cuda" if wp.is_cuda_available() else "cpu"
+    if device.startswith("cuda") and not wp.is_cuda_available():
+        raise ValueError(f"device {device!r} requested but Warp sees no CUDA device; rule: cpu, cuda or auto")
+    return device
+
+
+def _vec3(a, device) -> wp.array:
+    return wp.array(np.asarray(a, np.float32).reshape(-1, 3), dtype=wp.vec3, device=device)
+
+
+def _quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+class HandArrays:
+    """The hand model on a Warp device."""
+
+    def __init__(self, hand: HandModel, device: str):
+        self.hand, self.device = hand, device
+        depth = hand.depth()
+        self.levels = [wp.array(np.nonzero(depth == d)[0].astype(np.int32), dtype=int, device=device)
+                       for d in range(1, depth.max() + 1)]
+        self.parent = wp.array(hand.parent.astype(np.int32), dtype=int, device=device)
+        self.joint = wp.array(hand.link_joint.astype(np.int32), dtype=int, device=device)
+        self.origin_p = _vec3(hand.origin_pos, device)
+        self.origin_R = wp.array(np.stack([_quat_to_matrix(q) for q in hand.origin_quat]).astype(np.float32),
+                                 dtype=wp.mat33, device=device)
+        self.axis = _vec3(hand.axis, device)
+        self.lower = wp.array(hand.lower.astype(np.float32), device=device)
+        self.upper = wp.array(hand.upper.astype(np.float32), device=device)
+        self.couple = wp.array(np.array(hand.couplings, np.float32), dtype=float, device=device)
+        self.tip_link = wp.array(hand.tip_link.astype(np.int32), dtype=int, device=device)
+        self.tip_local = _vec3(hand.tip_point, device)
+        self.palm_link = wp.array(np.zeros(1, np.int32), dtype=int, device=device)
+        self.palm_local = _vec3(hand.palm_point, device)
+        caps = hand.capsules
+        self.cap_link = wp.array(np.array([c.link for c in caps], np.int32), dtype=int, device=device)
+        self.cap_p0 = _vec3([c.p0 for c in caps], device)
+        self.cap_p1 = _vec3([c.p1 for c in caps], device)
+        self.cap_r = wp.array(np.array([c.radius for c in caps], np.float32), device=device)
+        self.box_link = wp.array(np.array([b.link for b in hand.boxes], np.int32), dtype=int, device=device)
+        self.box_center = _vec3([b.center for b in hand.boxes], device)
+        self.box_half = _vec3([b.half for b in hand.boxes], device)
+        s_link, s_centre, s_r = hand.spheres()
+        self.sphere_link = wp.array(s_link.astype(np.int32), dtype=int, device=device)
+        self.sphere_local = _vec3(s_centre, device)
+        self.sphere_r = wp.array(s_r.astype(np.float32), device=device)
+        self.pairs = wp.array(hand.self_collision_pairs(), dtype=int, device=device)
+
+
+@dataclass
+class ObjectField:
+    """An object for the energy: its mesh (SDF queries), surface points, and per target part
+    the surface points of the other parts (for E_bar). Object frame, metres."""
+
+    mesh: trimesh.Trimesh
+    part_names: tuple[str, ...]
+    surface_points: np.ndarray  # (N, 3) over the whole object
+    surface_normals: np.ndarray  # (N, 3)
+    surface_part: np.ndarray  # (N,) part index
+    center: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    @classmethod
+    def from_parts(cls, parts: tuple[ObjectPart, ...], n_points: int = 1024, seed: int = 0) -> ObjectField:
+        mesh = trimesh.util.concatenate([p.mesh for p in parts])
+        pts, nrm, lab = [], [], []
+        areas = np.array([p.mesh.area for p in parts])
+        counts = np.maximum(32, np.round(n_points * areas / areas.sum()).astype(int))
+        for i, (p, n) in enumerate(zip(parts, counts)):
+            x, face = trimesh.sample.sample_surface_even(p.mesh, int(n), seed=seed + i)
+            pts.append(x)
+            nrm.append(p.mesh.face_normals[face])
+            lab.append(np.full(len(x), i))
+        return cls(mesh, tuple(p.name for p in parts), np.concatenate(pts), np.concatenate(nrm), np.concatenate(lab),
+                   mesh.centroid.copy())
+
+    def part_index(self, name: str) -> int:
+        if name not in self.part_names:
+            raise KeyError(f"part {name!r} not in {self.part_names}")
+        return self.part_names.index(name)
+
+    def part_distances(self, x: np.ndarray) -> np.ndarray:
+        """(M, P) distance (metres) from each point to the sampled surface of each part."""
+        x = np.asarray(x, np.float64).reshape(-1, 3)
+        out = np.full((len(x), len(self.part_names)), np.inf)
+        for i in range(len(self.part_names)):
+            p = self.surface_points[self.surface_part == i]
+            out[:, i] = np.min(np.linalg.norm(x[:, None] - p[None], axis=-1), axis=1)
+        return out
+
+
+class GraspEnergy:
+    """Batched energy of B hands on one object and one target part, differentiable with ``wp.Tape``."""
+
+    def __init__(self, hand: HandModel, obj: ObjectField, target_part: str, batch: int, device: str = "cpu",
+                 weights: EnergyWeights = EnergyWeights(), table_z: float | None = 0.0, max_dist_m: float = 1.0):
+        self.h = HandArrays(hand, device)
+        self.obj, self.B, self.device, self.weights = obj, batch, device, weights
+        self.table_z = -1e3 if table_z is None else float(table_z)
+        self.max_dist = float(max_dist_m)
+        self.wp_mesh = wp.Mesh(points=_vec3(obj.mesh.vertices, device),
+                               indices=wp.array(obj.mesh.faces.astype(np.int32).ravel(), dtype=int, device=device),
+                               support_winding_number=True)
+        t = obj.part_index(target_part)
+        others = obj.surface_points[obj.surface_part != t]
+        self.other_points = _vec3(others if len(others) else np.full((1, 3), 1e3), device)
+        self.obj_points = _vec3(obj.surface_points, device)
+        self.center = wp.vec3(*obj.center.astype(np.float32))
+        self.w = wp.array(weights.vector(), device=device)
+        L, B = hand.n_links, batch
+        z = lambda *shape, dtype=float: wp.zeros(shape, dtype=dtype, device=device, requires_grad=True)  # noqa: E731
+        self.link_R, self.link_p = z(B, L, dtype=wp.mat33), z(B, L, dtype=wp.vec3)
+        self.tips, self.palm = z(B, 5, dtype=wp.vec3), z(B, 1, dtype=wp.vec3)
+        self.cap_a, self.cap_b = z(B, len(hand.capsules), dtype=wp.vec3), z(B, len(hand.capsules), dtype=wp.vec3)
+        self.spheres = z(B, self.h.sphere_r.shape[0], dtype=wp.vec3)
+        self.force, self.torque = z(B, dtype=wp.vec3), z(B, dtype=wp.vec3)
+        self.terms = z(len(TERMS), B)
+        self.total, self.loss = z(B), z(1)
+        self.pen_depth, self.spen_depth = wp.zeros(B, device=device), wp.zeros(B, device=device)
+
+    def _points(self, link, local, out):
+        wp.launch(K.link_points, dim=out.shape, inputs=[self.link_R, self.link_p, link, local, out], device=self.device)
+
+    def forward(self, x: wp.array, active: wp.array) -> None:
+        """Fill ``terms`` (T, B), ``total`` (B,) and ``loss`` for grasps ``x`` (B, 31)."""
+        h, d, B = self.h, self.device, self.B
+        for a in (self.terms, self.total, self.loss, self.force, self.torque, self.pen_depth, self.spen_depth):
+            a.zero_()
+        wp.launch(K.fk_root, dim=B, inputs=[x, self.link_R, self.link_p], device=d)
+        for level in h.levels:
+            wp.launch(K.fk_level, dim=(B, level.shape[0]), inputs=[x, level, h.parent, h.joint, h.origin_p,
+                                                                   h.origin_R, h.axis, self.link_R, self.link_p],
+                      device=d)
+        self._points(h.tip_link, h.tip_local, self.tips)
+        self._points(h.palm_link, h.palm_local, self.palm)
+        self._points(h.cap_link, h.cap_p0, self.cap_a)
+        self._points(h.cap_link, h.cap_p1, self.cap_b)
+        self._points(h.sphere_link, h.sphere_local, self.spheres)
+        T = {name: self.terms[i] for i, name in enumerate(TERMS)}
+        wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.wp_mesh.id, self.tips, active, self.center,
+                                                          self.max_dist, self.weights.normal_h_m, T["dis"], self.force,
+                                                          self.torque], device=d)
+        wp.launch(K.force_closure, dim=B, inputs=[self.force, self.torque, T["fc"]], device=d)
+        wp.launch(K.palm_distance, dim=B, inputs=[self.wp_mesh.id, self.palm, self.weights.palm_d0_m, self.max_dist,
+                                                  T["palm"]], device=d)
+        wp.launch(K.part_barrier, dim=(B, 5, self.other_points.shape[0]),
+                  inputs=[self.tips, active, self.other_points, self.weights.bar_threshold_m, T["bar"]], device=d)
+        wp.launch(K.object_in_hand, dim=(B, self.obj_points.shape[0]),
+                  inputs=[self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link,
+                          h.box_center, h.box_half, T["pen"], self.pen_depth], device=d)
+        wp.launch(K.hand_in_object, dim=(B, h.sphere_r.shape[0]),
+                  inputs=[self.wp_mesh.id, self.spheres, h.sphere_r, self.max_dist, T["pen"], self.pen_depth], device=d)
+        wp.launch(K.self_penetration, dim=(B, h.pairs.shape[0]),
+                  inputs=[self.spheres, h.sphere_r, h.pairs, T["spen"], self.spen_depth], device=d)
+        wp.launch(K.below_table, dim=(B, h.sphere_r.shape[0]), inputs=[self.spheres, h.sphere_r, self.table_z,
+                                                                       T["table"]], device=d)
+        wp.launch(K.joint_limits, dim=(B, h.lower.shape[0]), inputs=[x, h.lower, h.upper, h.couple, T["joints"]],
+                  device=d)
+        wp.launch(K.weighted_sum, dim=(len(TERMS), B), inputs=[self.terms, self.w, self.total, self.loss], device=d)
+
+    def evaluate(self, x: np.ndarray, active: np.ndarray, grad: bool = False) -> dict:
+        """Energies (and, with ``grad``, dE/dx) of grasps ``x`` (B, 31) with fingertip masks ``active`` (B, 5)."""
+        xa = wp.array(np.asarray(x, np.float32), dtype=float, device=self.device, requires_grad=grad)
+        aa = wp.array(np.asarray(active, np.float32), dtype=float, device=self.device)
+        tape = wp.Tape() if grad else None
+        if grad:
+            with tape:
+                self.forward(xa, aa)
+            tape.backward(self.loss)
+        else:
+            self.forward(xa, aa)
+        out = {name: self.terms.numpy()[i].copy() for i, name in enumerate(TERMS)}
+        out["total"] = self.total.numpy().copy()
+        out["pen_depth"], out["spen_depth"] = self.pen_depth.numpy().copy(), self.spen_depth.numpy().copy()
+        out["tips"] = self.tips.numpy().copy()
+        if grad:
+            out["grad"] = xa.grad.numpy().copy()
+            tape.zero()
+        return out
+
+
+def check_batch(x: np.ndarray) -> None:
+    if x.ndim != 2 or x.shape[1] != GRASP_DIM:
+        raise ValueError(f"grasps have shape {x.shape}; rule: (B, {GRASP_DIM})")

@@ -1,0 +1,234 @@
+"""NVIDIA Warp kernels for dexterous grasp synthesis: forward kinematics and energy terms.
+
+One job per kernel, float32, launched over (hand, element). Energies are accumulated per
+hand with ``wp.atomic_add`` so ``wp.Tape`` differentiates every term with respect to the
+31-D grasp parameters ``x[b] = [xyz, rot6d, q22]``. Everything is in the object frame
+(metres, the table plane is z = 0). The host code that launches these is
+:mod:`vlgsim.grasp.dex_energy`.
+"""
+
+from __future__ import annotations
+
+import warp as wp
+
+
+@wp.func
+def rot6d_matrix(a: wp.vec3, c: wp.vec3) -> wp.mat33:
+    """Columns: a normalised, c made orthogonal to it and normalised, their cross product."""
+    e0 = wp.normalize(a)
+    e1 = wp.normalize(c - wp.dot(e0, c) * e0)
+    e2 = wp.cross(e0, e1)
+    return wp.mat33(e0[0], e1[0], e2[0], e0[1], e1[1], e2[1], e0[2], e1[2], e2[2])
+
+
+@wp.kernel
+def fk_root(x: wp.array2d(dtype=float), link_R: wp.array2d(dtype=wp.mat33), link_p: wp.array2d(dtype=wp.vec3)):
+    b = wp.tid()
+    link_R[b, 0] = rot6d_matrix(wp.vec3(x[b, 3], x[b, 4], x[b, 5]), wp.vec3(x[b, 6], x[b, 7], x[b, 8]))
+    link_p[b, 0] = wp.vec3(x[b, 0], x[b, 1], x[b, 2])
+
+
+@wp.kernel
+def fk_level(x: wp.array2d(dtype=float), links: wp.array(dtype=int), parent: wp.array(dtype=int),
+             joint: wp.array(dtype=int), origin_p: wp.array(dtype=wp.vec3), origin_R: wp.array(dtype=wp.mat33),
+             axis: wp.array(dtype=wp.vec3), link_R: wp.array2d(dtype=wp.mat33), link_p: wp.array2d(dtype=wp.vec3)):
+    """Links of one tree depth: pose = parent pose * joint origin * rotation(axis, q)."""
+    b, k = wp.tid()
+    lk = links[k]
+    pa = parent[lk]
+    Rp = link_R[b, pa]
+    Rj = wp.quat_to_matrix(wp.quat_from_axis_angle(axis[lk], x[b, 9 + joint[lk]]))
+    link_R[b, lk] = Rp * origin_R[lk] * Rj
+    link_p[b, lk] = link_p[b, pa] + Rp * origin_p[lk]
+
+
+@wp.kernel
+def link_points(link_R: wp.array2d(dtype=wp.mat33), link_p: wp.array2d(dtype=wp.vec3), link: wp.array(dtype=int),
+                local: wp.array(dtype=wp.vec3), out: wp.array2d(dtype=wp.vec3)):
+    """Points given in their link's frame -> object frame."""
+    b, i = wp.tid()
+    lk = link[i]
+    out[b, i] = link_p[b, lk] + link_R[b, lk] * local[i]
+
+
+@wp.func
+def object_distance(mesh: wp.uint64, x: wp.vec3, max_dist: float) -> float:
+    """Signed distance (negative inside, winding-number test) of ``x`` to the object surface.
+    Differentiable in ``x``: the closest point is held fixed (envelope theorem)."""
+    q = wp.mesh_query_point_sign_winding_number(mesh, x, max_dist)
+    if q.result:
+        return q.sign * wp.length(x - wp.mesh_eval_position(mesh, q.face, q.u, q.v))
+    return max_dist
+
+
+@wp.func
+def object_normal(mesh: wp.uint64, x: wp.vec3, max_dist: float, h: float) -> wp.vec3:
+    """Outward surface normal at ``x`` as the central-difference gradient of the signed
+    distance over ``h``: smooth across edges and differentiable on curved surfaces."""
+    gx = object_distance(mesh, x + wp.vec3(h, 0.0, 0.0), max_dist) - object_distance(mesh, x - wp.vec3(h, 0.0, 0.0), max_dist)
+    gy = object_distance(mesh, x + wp.vec3(0.0, h, 0.0), max_dist) - object_distance(mesh, x - wp.vec3(0.0, h, 0.0), max_dist)
+    gz = object_distance(mesh, x + wp.vec3(0.0, 0.0, h), max_dist) - object_distance(mesh, x - wp.vec3(0.0, 0.0, h), max_dist)
+    return wp.normalize(wp.vec3(gx, gy, gz) + wp.vec3(0.0, 0.0, 1.0e-9))
+
+
+@wp.kernel
+def contact_distance(mesh: wp.uint64, tips: wp.array2d(dtype=wp.vec3), active: wp.array2d(dtype=float),
+                     center: wp.vec3, max_dist: float, normal_h: float, e_dis: wp.array(dtype=float),
+                     force: wp.array(dtype=wp.vec3), torque: wp.array(dtype=wp.vec3)):
+    """E_dis: |signed distance| of each active fingertip to the object; and the sums of the
+    contact normals and of their torques about ``center`` that E_fc squares."""
+    b, f = wp.tid()
+    w = active[b, f]
+    if w == 0.0:
+        return
+    x = tips[b, f]
+    wp.atomic_add(e_dis, b, w * wp.abs(object_distance(mesh, x, max_dist)))
+    n = object_normal(mesh, x, max_dist, normal_h)
+    wp.atomic_add(force, b, w * n)
+    wp.atomic_add(torque, b, w * wp.cross(x - center, n))
+
+
+@wp.kernel
+def palm_distance(mesh: wp.uint64, palm: wp.array2d(dtype=wp.vec3), d0: float, max_dist: float,
+                  e_palm: wp.array(dtype=float)):
+    """| d(palm, O) - d0 |: the palm rests ``d0`` from the surface."""
+    b = wp.tid()
+    wp.atomic_add(e_palm, b, wp.abs(object_distance(mesh, palm[b, 0], max_dist) - d0))
+
+
+@wp.kernel
+def force_closure(force: wp.array(dtype=wp.vec3), torque: wp.array(dtype=wp.vec3), e_fc: wp.array(dtype=float)):
+    """E_fc = ||G c||^2 = |sum n_i|^2 + |sum x_i x n_i|^2 (DexGraspNet's frictionless form)."""
+    b = wp.tid()
+    e_fc[b] = wp.dot(force[b], force[b]) + wp.dot(torque[b], torque[b])
+
+
+@wp.kernel
+def part_barrier(tips: wp.array2d(dtype=wp.vec3), active: wp.array2d(dtype=float),
+                 other_points: wp.array(dtype=wp.vec3), d_thr: float, e_bar: wp.array(dtype=float)):
+    """E_bar: sum over fingertips and points p of non-target parts of -(d - thr)^2 ln(d / thr), d < thr."""
+    b, f, k = wp.tid()
+    w = active[b, f]
+    if w == 0.0:
+        return
+    d = wp.max(wp.length(tips[b, f] - other_points[k]), 1.0e-4)
+    if d < d_thr:
+        wp.atomic_add(e_bar, b, -w * (d - d_thr) * (d - d_thr) * wp.log(d / d_thr))
+
+
+@wp.func
+def segment_sdf(x: wp.vec3, a: wp.vec3, c: wp.vec3, r: float) -> float:
+    ab = c - a
+    t = wp.clamp(wp.dot(x - a, ab) / wp.dot(ab, ab), 0.0, 1.0)
+    return wp.length(x - (a + t * ab)) - r
+
+
+@wp.func
+def box_sdf(x_local: wp.vec3, half: wp.vec3) -> float:
+    qx = wp.abs(x_local[0]) - half[0]
+    qy = wp.abs(x_local[1]) - half[1]
+    qz = wp.abs(x_local[2]) - half[2]
+    outside = wp.length(wp.vec3(wp.max(qx, 0.0), wp.max(qy, 0.0), wp.max(qz, 0.0)))
+    return outside + wp.min(wp.max(qx, wp.max(qy, qz)), 0.0)
+
+
+@wp.kernel
+def object_in_hand(obj_points: wp.array(dtype=wp.vec3), cap_a: wp.array2d(dtype=wp.vec3),
+                   cap_b: wp.array2d(dtype=wp.vec3), cap_r: wp.array(dtype=float),
+                   link_R: wp.array2d(dtype=wp.mat33), link_p: wp.array2d(dtype=wp.vec3),
+                   box_link: wp.array(dtype=int), box_center: wp.array(dtype=wp.vec3),
+                   box_half: wp.array(dtype=wp.vec3), e_pen: wp.array(dtype=float), depth: wp.array(dtype=float)):
+    """E_pen: depth of each object surface point inside any hand capsule or box (summed);
+    ``depth[b]`` keeps the largest single depth (validation reads it, no gradient)."""
+    b, o = wp.tid()
+    x = obj_points[o]
+    for c in range(cap_r.shape[0]):
+        sd = segment_sdf(x, cap_a[b, c], cap_b[b, c], cap_r[c])
+        if sd < 0.0:
+            wp.atomic_add(e_pen, b, -sd)
+            wp.atomic_max(depth, b, -sd)
+    for k in range(box_link.shape[0]):
+        lk = box_link[k]
+        R = link_R[b, lk]
+        xl = wp.transpose(R) * (x - link_p[b, lk]) - box_center[k]
+        sd = box_sdf(xl, box_half[k])
+        if sd < 0.0:
+            wp.atomic_add(e_pen, b, -sd)
+            wp.atomic_max(depth, b, -sd)
+
+
+@wp.kernel
+def hand_in_object(mesh: wp.uint64, points: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=float),
+                   max_dist: float, e_pen: wp.array(dtype=float), depth: wp.array(dtype=float)):
+    """Hand spheres reaching into the object (winding-number inside test): adds to E_pen."""
+    b, i = wp.tid()
+    sd = object_distance(mesh, points[b, i], max_dist) - radius[i]
+    if sd < 0.0:
+        wp.atomic_add(e_pen, b, -sd)
+        wp.atomic_max(depth, b, -sd)
+
+
+@wp.kernel
+def self_penetration(spheres: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=float),
+                     pairs: wp.array2d(dtype=int), e_spen: wp.array(dtype=float), depth: wp.array(dtype=float)):
+    """E_spen: overlap r_i + r_j - d_ij of hand sphere pairs that may not touch."""
+    b, k = wp.tid()
+    i = pairs[k, 0]
+    j = pairs[k, 1]
+    overlap = radius[i] + radius[j] - wp.length(spheres[b, i] - spheres[b, j])
+    if overlap > 0.0:
+        wp.atomic_add(e_spen, b, overlap)
+        wp.atomic_max(depth, b, overlap)
+
+
+@wp.kernel
+def below_table(spheres: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=float), table_z: float,
+                e_table: wp.array(dtype=float)):
+    """Hand spheres below the table plane z = table_z (object frame)."""
+    b, i = wp.tid()
+    d = radius[i] - (spheres[b, i][2] - table_z)
+    if d > 0.0:
+        wp.atomic_add(e_table, b, d)
+
+
+@wp.kernel
+def joint_limits(x: wp.array2d(dtype=float), lower: wp.array(dtype=float), upper: wp.array(dtype=float),
+                 couple: wp.array2d(dtype=float), e_joints: wp.array(dtype=float)):
+    """E_joints: distance outside the joint limits, plus the MJCF distal couplings
+    |q_distal - ratio q_middle| beyond their tolerance."""
+    b, j = wp.tid()
+    q = x[b, 9 + j]
+    e = wp.max(q - upper[j], 0.0) + wp.max(lower[j] - q, 0.0)
+    if j < couple.shape[0]:
+        dq = wp.abs(x[b, 9 + int(couple[j, 0])] - couple[j, 2] * x[b, 9 + int(couple[j, 1])])
+        e = e + wp.max(dq - couple[j, 3], 0.0)
+    wp.atomic_add(e_joints, b, e)
+
+
+@wp.kernel
+def weighted_sum(terms: wp.array2d(dtype=float), weights: wp.array(dtype=float), total: wp.array(dtype=float),
+                 loss: wp.array(dtype=float)):
+    """total[b] = sum_t w_t terms[t, b]; loss = sum_b total[b] (what the tape differentiates)."""
+    t, b = wp.tid()
+    v = weights[t] * terms[t, b]
+    wp.atomic_add(total, b, v)
+    wp.atomic_add(loss, 0, v)
+
+
+@wp.kernel
+def adam_step(x: wp.array2d(dtype=float), grad: wp.array2d(dtype=float), m: wp.array2d(dtype=float),
+              v: wp.array2d(dtype=float), lr: wp.array(dtype=float), t: float, lower: wp.array(dtype=float),
+              upper: wp.array(dtype=float)):
+    """One Adam step per parameter (``lr`` per dimension); joints are projected into their limits."""
+    b, i = wp.tid()
+    g = grad[b, i]
+    if not wp.isfinite(g):
+        g = 0.0
+    m[b, i] = 0.9 * m[b, i] + 0.1 * g
+    v[b, i] = 0.999 * v[b, i] + 0.001 * g * g
+    mh = m[b, i] / (1.0 - wp.pow(0.9, t))
+    vh = v[b, i] / (1.0 - wp.pow(0.999, t))
+    val = x[b, i] - lr[i] * mh / (wp.sqrt(vh) + 1.0e-8)
+    if i >= 9:
+        val = wp.clamp(val, lower[i - 9], upper[i - 9])
+    x[b, i] = val

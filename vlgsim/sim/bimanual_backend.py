@@ -1,0 +1,231 @@
+"""ManiSkill3 / SAPIEN backend for the bimanual tasks: two Franka Pandas facing each other
+across a table (ALOHA layout), bodies from a :class:`~vlgsim.scenes.bimanual.BimanualScene`,
+a head camera and one wrist camera per arm.
+
+Why Pandas and not the ViperX 300s of ``gym-aloha``: ManiSkill 3.0.1's MJCF loader stops
+on that file (an ``AssertionError`` in SAPIEN's joint-type check), and ManiSkill's
+end-effector controllers need a URDF for their IK; two ManiSkill Pandas are the
+documented fallback and grasp reliably with the tuned ManiSkill gripper.
+
+Control: 20 Hz (sim 100 Hz), per arm ``pd_ee_delta_pose`` (6: xyz in the arm's base
+frame, 0.1 m per unit; rotation, 0.1 rad per unit) + gripper (1: +1 open, -1 closed), or
+``pd_joint_pos`` (7 + 1). Cameras exist only when images are asked for (``cameras=True``);
+state-only runs use no renderer at all.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import sapien
+import torch
+from mani_skill.envs.sapien_env import BaseEnv
+from mani_skill.sensors.camera import CameraConfig
+from mani_skill.utils import sapien_utils
+from mani_skill.utils.structs.pose import Pose
+from mani_skill.utils.structs.types import SimConfig
+from transforms3d.euler import euler2quat
+
+from vlgsim.scenes.bimanual import ARM_BASE_Y, ARM_BASE_YAW, ARMS, TABLE_HALF_XY, BimanualScene, BodySpec
+
+HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
+"""Each arm tucked back above its own table edge: out of the other arm's way."""
+OBJECT_FRICTION = 1.2
+TRAY_WALL_M = 0.008
+SIM_FREQ, CONTROL_FREQ = 100, 20
+CONTROL_MODES = ("pd_ee_delta_pose", "pd_joint_pos")
+WRIST_MOUNT = sapien.Pose(p=[0.065, 0.0, 0.03], q=euler2quat(0, -np.pi / 2 - 0.3, 0))
+"""Beside the hand (its +x side), looking along the fingers, tilted 17 deg towards them."""
+
+
+def _material():
+    return sapien.pysapien.physx.PhysxMaterial(static_friction=OBJECT_FRICTION, dynamic_friction=OBJECT_FRICTION,
+                                               restitution=0.0)
+
+
+class BimanualBackendEnv(BaseEnv):
+    """One sub-scene of the bimanual table; the task env (``vlgsim.envs.bimanual``) owns it."""
+
+    SUPPORTED_ROBOTS = [("panda", "panda")]
+
+    def __init__(self, scene_fn: Callable[[int], BimanualScene], cameras: bool = False, image_size=(128, 128),
+                 control_mode: str = "pd_ee_delta_pose", **kwargs):
+        if control_mode not in CONTROL_MODES:
+            raise ValueError(f"control_mode {control_mode!r}; rule: one of {CONTROL_MODES}")
+        self.scene_fn, self.cameras, self.image_size = scene_fn, cameras, tuple(image_size)
+        self.spec: BimanualScene | None = None
+        self.bodies: dict = {}
+        kwargs.setdefault("reconfiguration_freq", 1)
+        kwargs.setdefault("render_backend", "cpu" if cameras else "none")
+        super().__init__(robot_uids=("panda", "panda"), obs_mode="state", reward_mode="none",
+                         control_mode=control_mode, sim_backend="cpu", **kwargs)
+
+    @property
+    def _default_sim_config(self):
+        return SimConfig(sim_freq=SIM_FREQ, control_freq=CONTROL_FREQ)
+
+    # ------------------------------------------------------------------ arms
+    @property
+    def arms(self) -> dict:
+        return {"left": self.agent.agents[0], "right": self.agent.agents[1]}
+
+    def _load_agent(self, options: dict):
+        super()._load_agent(options, [sapien.Pose([0, ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["left"])),
+                                      sapien.Pose([0, -ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["right"]))])
+
+    # ------------------------------------------------------------------ sensors
+    @property
+    def _default_sensor_configs(self):
+        if not self.cameras or self.spec is None:
+            return []
+        w, h = self.image_size
+        c = self.spec.head_camera
+        cfgs = [CameraConfig("head", sapien_utils.look_at(c.eye, c.target), w, h, c.fov_rad, 0.01, 10)]
+        for arm, agent in self.arms.items():
+            cfgs.append(CameraConfig(f"{arm}_wrist", WRIST_MOUNT, w, h, 1.3, 0.01, 10,
+                                     mount=agent.robot.links_map["camera_link"] if "camera_link" in agent.robot.links_map
+                                     else agent.robot.links_map["panda_hand"]))
+        return cfgs
+
+    @property
+    def _default_human_render_camera_configs(self):
+        if not self.cameras or self.spec is None:
+            return []
+        c = self.spec.head_camera
+        return CameraConfig("render_camera", sapien_utils.look_at(c.eye, c.target), 256, 256, c.fov_rad, 0.01, 10)
+
+    def _load_lighting(self, options: dict):
+        if not self.cameras:
+            return
+        lt = self.spec.light
+        self.scene.set_ambient_light(list(lt.ambient))
+        self.scene.add_directional_light(list(lt.direction), list(lt.color), shadow=False)
+        self.scene.add_directional_light([0, 0, -1], [0.4, 0.4, 0.4])
+
+    # ------------------------------------------------------------------ scene
+    def _load_scene(self, options: dict):
+        self.spec = self.scene_fn(int(np.atleast_1d(self._episode_seed)[0]))
+        b = self.scene.create_actor_builder()
+        hx, hy = TABLE_HALF_XY
+        b.add_box_collision(half_size=[hx, hy, 0.4], material=_material())
+        b.add_box_visual(half_size=[hx, hy, 0.4], material=sapien.render.RenderMaterial(base_color=list(self.spec.table_rgba)))
+        b.initial_pose = sapien.Pose(p=[0, 0, self.spec.table_z - 0.4])
+        self.table = b.build_static(name="table")
+        self.bodies = {}
+        for body in self.spec.bodies:
+            self.bodies[body.name] = self._build_body(body)
+
+    def _build_body(self, body: BodySpec):
+        b = self.scene.create_actor_builder()
+        mat = sapien.render.RenderMaterial(base_color=list(body.rgba))
+        hs = np.array(body.half_size)
+        if body.kind == "tray":
+            t = TRAY_WALL_M
+            parts = [([0, 0, t / 2], [hs[0], hs[1], t / 2])]
+            for sx in (-1, 1):
+                parts.append(([sx * (hs[0] - t / 2), 0, hs[2] / 2], [t / 2, hs[1], hs[2] / 2]))
+            for sy in (-1, 1):
+                parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
+            for p, h in parts:
+                b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material())
+                b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
+        else:
+            b.add_box_collision(half_size=hs, material=_material(), density=600)
+            b.add_box_visual(half_size=hs, material=mat)
+        b.initial_pose = sapien.Pose(p=list(body.xyz), q=euler2quat(0, 0, body.yaw_rad))
+        name = body.name.replace(" ", "_")
+        return b.build_static(name=name) if body.static else b.build(name=name)
+
+    def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
+        for arm, agent in self.arms.items():
+            agent.reset(torch.as_tensor(HOME_QPOS, dtype=torch.float32)[None])
+            agent.robot.set_pose(Pose.create_from_pq(
+                torch.tensor([[0.0, ARM_BASE_Y if arm == "left" else -ARM_BASE_Y, 0.0]]),
+                torch.tensor(np.array([euler2quat(0, 0, ARM_BASE_YAW[arm])]), dtype=torch.float32)))
+        for body in self.spec.bodies:
+            if body.static:
+                continue
+            a = self.bodies[body.name]
+            a.set_pose(Pose.create_from_pq(torch.tensor(np.array([body.xyz]), dtype=torch.float32),
+                                           torch.tensor(np.array([euler2quat(0, 0, body.yaw_rad)]), dtype=torch.float32)))
+            a.set_linear_velocity(torch.zeros(1, 3))
+            a.set_angular_velocity(torch.zeros(1, 3))
+
+    # ------------------------------------------------------------------ ManiSkill hooks we do not use
+    def evaluate(self):
+        return {}
+
+    def get_obs(self, info=None, unflattened=False):
+        return {}
+
+    def _flatten_raw_obs(self, obs):
+        return obs
+
+    # ------------------------------------------------------------------ privileged state (numpy)
+    def body_poses(self, names: list[str]) -> np.ndarray:
+        """(K, 7) [x, y, z, qw, qx, qy, qz] of the named bodies, world frame."""
+        if not names:
+            return np.zeros((0, 7), np.float32)
+        return np.stack([self.bodies[n].pose.raw_pose[0].numpy() for n in names]).astype(np.float32)
+
+    def tcp_poses(self) -> np.ndarray:
+        """(2, 7) TCP poses of the left and right arm, world frame."""
+        return np.stack([self.arms[a].tcp.pose.raw_pose[0].numpy() for a in ARMS]).astype(np.float32)
+
+    def qpos(self) -> np.ndarray:
+        """(2, 9) joint positions (7 arm + 2 finger) of the left and right arm."""
+        return np.stack([self.arms[a].robot.get_qpos()[0].numpy() for a in ARMS]).astype(np.float32)
+
+    def finger_contact(self, arm: str, name: str) -> tuple[bool, bool]:
+        """(touching, grasping) of ``arm`` on the body, from one pair of contact queries:
+        touching = either finger presses on it (> 0.5 N); grasping = ManiSkill's Panda rule
+        (both fingers press, each within 85 deg of its closing direction)."""
+        agent, body = self.arms[arm], self.bodies[name]
+        flags, touch = [], False
+        for link, sign in ((agent.finger1_link, 1.0), (agent.finger2_link, -1.0)):
+            f = self.scene.get_pairwise_contact_forces(link, body)[0]
+            n = float(torch.linalg.norm(f))
+            touch |= n > 0.5
+            if n < 0.5:
+                flags.append(False)
+                continue
+            d = sign * link.pose.to_transformation_matrix()[0, :3, 1]
+            cos = float(torch.dot(d, f) / (n * torch.linalg.norm(d)))
+            flags.append(cos >= np.cos(np.deg2rad(85)))
+        return touch, all(flags)
+
+    def is_grasping(self, arm: str, name: str) -> bool:
+        return self.finger_contact(arm, name)[1]
+
+    GC_EVERY_RECONFIGURES = 16
+
+    def _clear(self):
+        """ManiSkill's clear without its ``gc.collect()`` (0.2 s) on every rebuild; every 16th
+        rebuild still collects, so cyclic garbage stays bounded."""
+        self._n_clears = getattr(self, "_n_clears", 0) + 1
+        if self._n_clears % self.GC_EVERY_RECONFIGURES == 0:
+            return super()._clear()
+        self._close_viewer()
+        self.agent = None
+        self._sensors = dict()
+        self._human_render_cameras = dict()
+        self.scene = None
+        self._hidden_objects = []
+
+    def step_arms(self, action: dict) -> None:
+        """One control step; ``action``: {'left': (n,), 'right': (n,)} numpy."""
+        uids = list(self.agent.agents_dict.keys())
+        self.step({uids[0]: torch.as_tensor(action["left"], dtype=torch.float32)[None],
+                   uids[1]: torch.as_tensor(action["right"], dtype=torch.float32)[None]})
+
+    def images(self) -> dict[str, np.ndarray]:
+        """RGB uint8 (H, W, 3) of the head and both wrist cameras."""
+        if not self.cameras:
+            raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgb' or 'rgb+state'")
+        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        out = {}
+        for uid, cam in self.scene.sensors.items():
+            cam.capture()
+            out[uid] = cam.get_obs(rgb=True, depth=False, segmentation=False, position=False)["rgb"][0].numpy()
+        return out
