@@ -20,9 +20,8 @@ from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
 from vlgsim.grasp import dex_kernels as K
 from vlgsim.grasp.dex_energy import EnergyWeights, GraspEnergy, ObjectField
 from vlgsim.grasp.dexterous import GRASP_DIM, make_grasp
+from vlgsim.scenes.part_grasp import FINGER_SETS
 
-FINGER_SETS = (("thumb", "index", "middle"), ("thumb", "index", "middle", "ring"), FINGERS)
-"""Fingertip sets the optimiser puts in contact (each grasp draws one)."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ import trimesh
 from vlgsim.assets import ObjectAsset
 from vlgsim.assets.shadow_hand import FINGERS, HandModel
 from vlgsim.grasp.dex_energy import ObjectField
-from vlgsim.grasp.dexterous import finger_phrase, fingertips, forward_kinematics
+from vlgsim.grasp.dexterous import fingertips, forward_kinematics
+from vlgsim.language.part_captions import part_instruction
 from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
 
 PENETRATION_TOL_M = 0.001
@@ -45,11 +46,6 @@ class GraspValidation:
     part_aligned: bool
     contact_fingers: tuple[str, ...]
     caption: str
-
-
-def part_caption(part: str, category: str, fingers) -> str:
-    base = f"Grasp the {part} of the {category} object"
-    return f"{base}, with contacts on {finger_phrase(fingers)}" if fingers else base
 
 
 def squeeze_targets(hand: HandModel, g: np.ndarray, fingers, gap_m: np.ndarray | None = None,
@@ -120,7 +116,7 @@ class GraspValidator:
                     break
         valid = bool(pen_ok and spen_ok and held.all() and aligned)
         return GraspValidation(valid, bool(pen_ok), bool(spen_ok), held, aligned, fingers,
-                               part_caption(target_part, self.asset.category, fingers))
+                               part_instruction(target_part, self.asset.category, fingers, caption=True))
 
 
 def fingertip_part_distances(hand: HandModel, g_obj: np.ndarray, field: ObjectField) -> np.ndarray:

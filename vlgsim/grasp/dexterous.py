@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from vlgsim.assets.shadow_hand import FINGERS, N_JOINTS, HandModel
+from vlgsim.assets.shadow_hand import N_JOINTS, HandModel
 
 GRASP_DIM = 3 + 6 + N_JOINTS
 
@@ -84,15 +84,6 @@ def fingertips(hand: HandModel, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = forward_kinematics(hand, g)
     R, t = X[hand.tip_link, :3, :3], X[hand.tip_link, :3, 3]
     return np.einsum("fij,fj->fi", R, hand.tip_point) + t, np.einsum("fij,fj->fi", R, hand.tip_normal)
-
-
-def finger_phrase(fingers) -> str:
-    """("thumb", "index") -> "thumb and index finger"; FINGERS order."""
-    names = [f for f in FINGERS if f in set(fingers)]
-    words = [n if n == "thumb" else f"{n} finger" for n in names]
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def clip_joints(hand: HandModel, q: np.ndarray) -> np.ndarray:

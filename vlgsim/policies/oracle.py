@@ -47,4 +47,8 @@ class OraclePolicy:
 
 @register_policy("oracle")
 def _make_oracle(env, arg=None, seed=0):
+    if getattr(env.unwrapped, "task_family", "") == "dexvlg":  # oracle[:GRASP_SET_DIR]
+        from vlgsim.policies.dex_oracle import DexOraclePolicy
+
+        return DexOraclePolicy(arg)
     return OraclePolicy(getattr(env.unwrapped, "action_mode", "grasp_rect"), pick=arg or "best")

@@ -68,6 +68,39 @@ def _sapien_pose(cam: CameraSpec) -> sapien.Pose:
     return sapien.Pose(M)
 
 
+def add_camera(scene: sapien.Scene, spec: CameraSpec) -> sapien.render.RenderCameraComponent:
+    """A camera with ManiSkill's "minimal" shader (same images as the envs), placed at ``spec``."""
+    previous = sapien.render.get_camera_shader_dir()
+    sapien.render.set_camera_shader_dir("minimal")
+    try:
+        e = sapien.Entity()
+        c = sapien.render.RenderCameraComponent(spec.width, spec.height)
+        e.add_component(c)
+        scene.add_entity(e)
+    finally:
+        sapien.render.set_camera_shader_dir(previous)
+    return place_camera(c, spec)
+
+
+def place_camera(c: sapien.render.RenderCameraComponent, spec: CameraSpec) -> sapien.render.RenderCameraComponent:
+    c.set_focal_lengths(spec.fx, spec.fy)
+    c.set_principal_point(spec.width / 2, spec.height / 2)
+    c.near, c.far = spec.near_m, spec.far_m
+    c.entity.set_pose(_sapien_pose(spec))
+    return c
+
+
+def capture(cam: sapien.render.RenderCameraComponent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rgb (H, W, 3) uint8, depth (H, W) float32 metres along the optical axis (0: no hit),
+    per-scene entity id (H, W) int64. The caller updates the render state first."""
+    cam.take_picture()
+    rgb = (np.clip(cam.get_picture("Color")[..., :3], 0, 1) * 255).round().astype(np.uint8)
+    ps = cam.get_picture("PositionSegmentation")  # camera-frame position in mm, actor id
+    seg = ps[..., 3].astype(np.int64)
+    depth = np.where(seg > 0, -ps[..., 2] / 1000.0, 0.0).astype(np.float32)
+    return rgb, depth, seg
+
+
 class TabletopRenderer:
     def __init__(self):
         self.scene = make_sapien_scene()
@@ -82,22 +115,8 @@ class TabletopRenderer:
     def _camera(self, spec: CameraSpec, slot: int):
         key = (slot, spec.width, spec.height)
         if key not in self._cameras:
-            previous = sapien.render.get_camera_shader_dir()
-            sapien.render.set_camera_shader_dir("minimal")  # ManiSkill's camera shader: same images as the envs
-            try:
-                e = sapien.Entity()
-                c = sapien.render.RenderCameraComponent(spec.width, spec.height)
-                e.add_component(c)
-                self.scene.add_entity(e)
-            finally:
-                sapien.render.set_camera_shader_dir(previous)
-            self._cameras[key] = c
-        c = self._cameras[key]
-        c.set_focal_lengths(spec.fx, spec.fy)
-        c.set_principal_point(spec.width / 2, spec.height / 2)
-        c.near, c.far = spec.near_m, spec.far_m
-        c.entity.set_pose(_sapien_pose(spec))
-        return c
+            self._cameras[key] = add_camera(self.scene, spec)
+        return place_camera(self._cameras[key], spec)
 
     def render(self, scene: TabletopScene, cameras: list[CameraSpec]) -> list[RenderedView]:
         if self._lit != scene.lighting:  # lights only change with the lighting spec
@@ -125,11 +144,7 @@ class TabletopRenderer:
         self.scene.update_render()
         views = []
         for spec, cam in zip(cameras, cams):
-            cam.take_picture()
-            rgb = (np.clip(cam.get_picture("Color")[..., :3], 0, 1) * 255).round().astype(np.uint8)
-            ps = cam.get_picture("PositionSegmentation")  # camera-frame position in mm, actor id
-            seg = ps[..., 3].astype(np.int64)
-            depth = np.where(seg > 0, -ps[..., 2] / 1000.0, 0.0).astype(np.float32)
+            rgb, depth, seg = capture(cam)
             obj = np.where(seg < len(lut), lut[np.minimum(seg, len(lut) - 1)], -1).astype(np.int16)
             views.append(RenderedView(rgb, depth, obj, spec.intrinsic, spec.extrinsic))
         return views

@@ -1,0 +1,191 @@
+"""DexVLG-PartGrasp-v0: grasp a named part of one object with a floating Shadow Hand.
+
+**Scene**: one part-annotated object on a table (:mod:`vlgsim.scenes.part_grasp`), friction
+3 (as in validation), a fixed RGB-D camera. **Instruction**: "Grasp the {part} of the
+{object}[, with contacts on {fingers}]". **Observation** (``obs_mode="rgbd+pointcloud"``):
+``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32 metres, ``pointcloud`` (N, 6) float32
+coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1) of everything but
+the hand, and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
+images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
+:mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each
+fingertip is driven across its gap to the surface plus a 1 mm squeeze (0.25 s), the wrist
+lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
+section 4): ``Suc`` object >= 3 cm above its start after the hold; ``PTA`` >= 1 fingertip
+within 1 cm of the target part and nearer it than any other part (after closing);
+``PGA`` >= 3 such fingertips; ``CMA`` (only with a finger clause) the fingers in contact
+equal the instructed ones up to one finger. Bad actions (NaN, degenerate rotation) end
+the episode with ``failure_mode="invalid_action"``; a wrong shape raises ValueError.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import trimesh
+
+from vlgsim.assets import build_object
+from vlgsim.assets.objects import GRASPABLE_PARTS
+from vlgsim.assets.shadow_hand import FINGERS, load_shadow_hand
+from vlgsim.envs.registration import register_task
+from vlgsim.envs.wrappers import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LEN
+from vlgsim.grasp.dex_energy import ObjectField
+from vlgsim.grasp.dex_validate import squeeze_targets
+from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, fingertips, transform_grasp
+from vlgsim.scenes import CameraSpec, Lighting
+from vlgsim.scenes.part_grasp import PartGraspScene, sample_part_grasp_scene
+from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
+from vlgsim.sim.maniskill_scene import add_lighting
+from vlgsim.sim.sapien_render import add_camera, capture, make_sapien_scene
+
+SIM_DT = 1 / 240
+CLOSE_S, LIFT_S, HOLD_S = 0.25, 0.5, 1.0
+LIFT_M, SUCCESS_LIFT_M = 0.04, 0.03
+PART_TOUCH_M = 0.01
+PARKED_HAND = np.array([0.0, 0.0, 0.8, np.pi, 0.0, 0.0])
+"""Wrist (xyz, XYZ Euler) of the hand between episodes: out of the camera's view."""
+WORKSPACE_LOW = np.r_[-0.3, -0.3, 0.0, -np.ones(6)]
+WORKSPACE_HIGH = np.r_[0.3, 0.3, 0.4, np.ones(6)]
+
+
+@register_task("DexVLG-PartGrasp-v0", max_episode_steps=1)
+class DexVLGPartGraspEnv(gym.Env):
+    metadata = {"render_modes": ["rgb_array"]}
+    batched = False
+    task_family = "dexvlg"
+
+    def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
+                 image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None):
+        if obs_mode not in ("rgbd+pointcloud", "state"):
+            raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
+        self.categories = tuple(categories) if categories else tuple(sorted(GRASPABLE_PARTS))
+        self.scales, self.with_fingers, self.obs_mode = tuple(scales), bool(with_fingers), obs_mode
+        self.n_points, self.render_mode = int(n_points), render_mode
+        self.hand = load_shadow_hand()
+        W, H = int(image_size[0]), int(image_size[1])
+        self.camera = CameraSpec.d435(W, H, eye=(0.42, 0.0, 0.42), target=(0.0, 0.0, 0.05))
+        self.sim = DexScene(self.hand, make_sapien_scene(), table=True, friction=friction, timestep=SIM_DT)
+        add_lighting(self.sim.scene, Lighting())
+        self.cam = add_camera(self.sim.scene, self.camera)
+        q = self.hand
+        self.action_space = gym.spaces.Box(np.r_[WORKSPACE_LOW, q.lower].astype(np.float32),
+                                           np.r_[WORKSPACE_HIGH, q.upper].astype(np.float32), dtype=np.float32)
+        text = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
+        if obs_mode == "state":
+            self.observation_space = gym.spaces.Dict({
+                "object_pose": gym.spaces.Box(-np.inf, np.inf, (4, 4), np.float32), "instruction": text})
+        else:
+            self.observation_space = gym.spaces.Dict({
+                "rgb": gym.spaces.Box(0, 255, (H, W, 3), np.uint8),
+                "depth": gym.spaces.Box(0, np.inf, (H, W, 1), np.float32),
+                "pointcloud": gym.spaces.Box(-np.inf, np.inf, (self.n_points, 6), np.float32),
+                "instruction": text})
+        self.scene_spec: PartGraspScene | None = None
+        self._obs = None
+        self.last_frames: list[np.ndarray] = []
+
+    # ------------------------------------------------------------------ episode
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        episode_seed = int(self.np_random.integers(2**31)) if seed is None else int(seed)
+        s = sample_part_grasp_scene(episode_seed, self.categories, self.scales, self.with_fingers)
+        self.scene_spec = s
+        self.asset = build_object(s.spec)
+        self.field = ObjectField.from_parts(self.asset.parts, n_points=512)
+        self.sim.set_object(self.asset, s.pose)
+        self.sim.set_hand(np.r_[PARKED_HAND, np.zeros(len(self.hand.lower))])
+        self._obs = self._observe(np.random.default_rng(episode_seed))
+        return self._obs, self._info()
+
+    def _observe(self, rng) -> dict:
+        s = self.scene_spec
+        if self.obs_mode == "state":
+            return {"object_pose": s.pose.astype(np.float32), "instruction": s.instruction}
+        self.sim.scene.update_render()
+        rgb, depth, seg = capture(self.cam)
+        hit = depth > 0
+        v, u = np.nonzero(hit)
+        from vlgsim.scenes.camera import deproject
+
+        xyz = deproject(np.stack([u + 0.5, v + 0.5], 1), depth[hit], self.camera.intrinsic, self.camera.extrinsic)
+        cloud = np.concatenate([xyz, rgb[hit] / 255.0], 1).astype(np.float32)
+        pick = rng.choice(len(cloud), self.n_points, replace=len(cloud) < self.n_points) if len(cloud) else []
+        cloud = cloud[pick] if len(cloud) else np.zeros((self.n_points, 6), np.float32)
+        return {"rgb": rgb, "depth": depth[..., None], "pointcloud": cloud, "instruction": s.instruction}
+
+    def _info(self, **extra) -> dict:
+        s = self.scene_spec
+        return dict(category=s.spec.category, color=s.spec.color, scale=s.spec.scale, part=s.part,
+                    fingers=list(s.fingers or ()), instruction=s.instruction, object_pose=s.pose.tolist(), **extra)
+
+    def step(self, action):
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != (GRASP_DIM,):
+            raise ValueError(f"action has shape {a.shape}; rule: a {GRASP_DIM}-D grasp [xyz, rot6d, q22]")
+        try:
+            g = check_grasp(a, "action")
+        except ValueError as e:
+            info = self._info(success=False, failure_mode="invalid_action", error=str(e),
+                              metrics=self._metrics(False, np.zeros(5, bool), set()))
+            return self._obs, 0.0, True, False, info
+        suc, near, touching = self._execute(g)
+        info = self._info(success=suc, failure_mode="none" if suc else ("no_contact" if not touching else "dropped"),
+                          error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching))
+        return self._obs, float(suc), True, False, info
+
+    def _metrics(self, suc: bool, near: np.ndarray, touching: set) -> dict:
+        m = {"Suc": float(suc), "PTA": float(near.sum() >= 1), "PGA": float(near.sum() >= 3)}
+        if self.scene_spec.fingers:
+            m["CMA"] = float(len(set(self.scene_spec.fingers) ^ touching) <= 1)
+        return m
+
+    def _execute(self, g: np.ndarray) -> tuple[bool, np.ndarray, set]:
+        """Place, close, lift, hold. Returns Suc, per-finger part-touch flags, touching fingers."""
+        sim, s = self.sim, self.scene_spec
+        sim.place_object(s.pose)
+        g_obj = transform_grasp(g, np.linalg.inv(s.pose))
+        qpos = grasp_to_qpos(g)
+        tips_obj = fingertips(self.hand, g_obj)[0]
+        gap = -trimesh.proximity.signed_distance(self.field.mesh, tips_obj)
+        target = qpos.copy()
+        target[6:] = squeeze_targets(self.hand, g_obj, FINGERS, gap)
+        sim.set_hand(qpos, target)
+        self.last_frames = []
+        sim.step(int(CLOSE_S / SIM_DT))
+        touching = sim.touching_fingers()
+        near = self._part_touch()
+        z0 = s.pose[2, 3]
+        n_lift = int(LIFT_S / SIM_DT)
+        for k in range(n_lift):
+            t = target.copy()
+            t[2] += LIFT_M * (k + 1) / n_lift
+            sim.drive(t)
+            sim.step(1)
+        self._record()
+        sim.step(int(HOLD_S / SIM_DT))
+        self._record()
+        lifted = sim.object_pose[2, 3] - z0
+        return bool(lifted >= SUCCESS_LIFT_M), near, touching
+
+    def _part_touch(self) -> np.ndarray:
+        """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part
+        (simulated link poses, the object's current frame)."""
+        to_obj = np.linalg.inv(self.sim.object_pose)
+        tips = []
+        for lk, p in zip(self.hand.tip_link, self.hand.tip_point):
+            X = to_obj @ self.sim.link_pose(self.hand.link_names[lk])
+            tips.append(X[:3, :3] @ p + X[:3, 3])
+        d = self.field.part_distances(np.array(tips))
+        t = self.field.part_index(self.scene_spec.part)
+        return (d[:, t] <= PART_TOUCH_M) & (d[:, t] <= d.min(axis=1) + 1e-9)
+
+    def _record(self) -> None:
+        if getattr(self, "record_frames", False):
+            self.sim.scene.update_render()
+            self.last_frames.append(capture(self.cam)[0])
+
+    def render(self):
+        self.sim.scene.update_render()
+        return capture(self.cam)[0]
+
+    def close(self):
+        self.sim = None
