@@ -160,6 +160,55 @@ def serve_policy(
         server.close()
 
 
+@app.command("synth-grasps")
+def synth_grasps(
+    objects: str = typer.Option("mug,bottle,can,hammer,box,cup", "--objects",
+                                help="comma-separated categories with graspable parts, or 'all'"),
+    per_part: int = typer.Option(32, "--per-part", min=1, help="grasps optimised per part (one Warp batch)"),
+    device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
+    iterations: int = typer.Option(300, "--iterations", min=1),
+    scale: float = typer.Option(1.0, "--scale"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
+):
+    """Synthesise (Warp energy), validate (SAPIEN) and caption Shadow Hand grasps per part; one
+    .npz per object in OUT plus summary.json. Resumable: objects with a file are skipped."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from vlgsim.assets.objects import GRASPABLE_PARTS
+    from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set, save_grasp_set
+    from vlgsim.grasp.dex_pipeline import synthesize_grasp_set
+    from vlgsim.grasp.dex_synthesis import SynthesisConfig
+
+    names = sorted(GRASPABLE_PARTS) if objects == "all" else [o.strip() for o in objects.split(",") if o.strip()]
+    for n in names:
+        if n not in GRASPABLE_PARTS:
+            raise typer.BadParameter(f"--objects {n!r}; rule: one of {sorted(GRASPABLE_PARTS)} or all")
+    summary = {}
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("parts", total=sum(len(GRASPABLE_PARTS[n]) for n in names))
+        for n in names:
+            path = grasp_set_path(out, n, scale)
+            if not path.exists():
+                bar.update(task, description=f"{n}")
+                gs = synthesize_grasp_set(n, scale, per_part=per_part, device=device, seed=seed,
+                                          cfg=SynthesisConfig(iterations=iterations),
+                                          on_part=lambda part, v, k: bar.update(task, advance=1))
+                save_grasp_set(gs, out)
+            else:
+                bar.update(task, advance=len(GRASPABLE_PARTS[n]))
+            gs = load_grasp_set(path)
+            summary[n] = {"parts": gs.summary(), "valid_share": float(gs.valid.mean()), **gs.meta}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    for n, s in summary.items():
+        parts = ", ".join(f"{p} {100 * v['valid_share']:.0f}% (PGA {100 * v['pga_of_valid']:.0f}%)"
+                          for p, v in s["parts"].items())
+        typer.echo(f"{n}: valid {100 * s['valid_share']:.1f} % -- {parts}")
+    typer.echo(f"grasp sets: {out}  summary: {out / 'summary.json'}")
+
+
 @app.command("tiny-vlg")
 def tiny_vlg(out: Path = typer.Option(Path("runs/tiny-vlg"), "--out"), seed: int = typer.Option(0, "--seed")):
     """Write a tiny random Qwen2-VL checkpoint (no download) to smoke-test vlg:PATH end to end."""

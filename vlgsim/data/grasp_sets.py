@@ -3,7 +3,7 @@
 ``{category}_s{scale:.2f}.npz`` holds ``grasps`` (N, 31) ``[xyz, rot6d, q22]`` in the object
 frame (metres, radians), ``part``, ``energy`` and ``energy_<term>``, the validation flags
 (``valid``, ``penetration_ok``, ``self_penetration_ok``, ``held`` (N, 6), ``part_aligned``),
-``contact_fingers`` and ``caption``, and ``meta`` (JSON). Files are written to a temporary
+``contact_fingers``, ``caption``, ``part_touch`` (fingertips on the target part), and ``meta`` (JSON). Files are written to a temporary
 name and renamed, so a crash never leaves a half-written set; a folder is resumable.
 """
 
@@ -30,7 +30,7 @@ def save_grasp_set(gs: GraspSet, out_dir: Path) -> Path:
     np.savez_compressed(
         tmp, grasps=gs.grasps, part=gs.part, energy=gs.energy, valid=gs.valid, penetration_ok=gs.penetration_ok,
         self_penetration_ok=gs.self_penetration_ok, held=gs.held, part_aligned=gs.part_aligned,
-        contact_fingers=gs.contact_fingers, caption=gs.caption,
+        contact_fingers=gs.contact_fingers, caption=gs.caption, part_touch=gs.part_touch,
         meta=np.array(json.dumps(dict(gs.meta, category=gs.category, scale=gs.scale))),
         **{f"energy_{k}": v for k, v in gs.terms.items()})
     os.replace(tmp, path)
@@ -47,6 +47,6 @@ def load_grasp_set(path: Path) -> GraspSet:
                 energy=z["energy"], terms={k[len("energy_"):]: z[k] for k in z.files if k.startswith("energy_")},
                 valid=z["valid"], penetration_ok=z["penetration_ok"], self_penetration_ok=z["self_penetration_ok"],
                 held=z["held"], part_aligned=z["part_aligned"], contact_fingers=z["contact_fingers"],
-                caption=z["caption"], meta=meta)
+                caption=z["caption"], part_touch=z["part_touch"], meta=meta)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable vlgsim grasp-set file ({type(e).__name__}: {e})") from e

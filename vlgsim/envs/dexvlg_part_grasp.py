@@ -94,7 +94,7 @@ class DexVLGPartGraspEnv(gym.Env):
         self.sim.set_object(self.asset, s.pose)
         self.sim.set_hand(np.r_[PARKED_HAND, np.zeros(len(self.hand.lower))])
         self._obs = self._observe(np.random.default_rng(episode_seed))
-        return self._obs, self._info()
+        return self._copy_obs(), self._info()
 
     def _observe(self, rng) -> dict:
         s = self.scene_spec
@@ -126,11 +126,14 @@ class DexVLGPartGraspEnv(gym.Env):
         except ValueError as e:
             info = self._info(success=False, failure_mode="invalid_action", error=str(e),
                               metrics=self._metrics(False, np.zeros(5, bool), set()))
-            return self._obs, 0.0, True, False, info
+            return self._copy_obs(), 0.0, True, False, info
         suc, near, touching = self._execute(g)
         info = self._info(success=suc, failure_mode="none" if suc else ("no_contact" if not touching else "dropped"),
                           error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching))
-        return self._obs, float(suc), True, False, info
+        return self._copy_obs(), float(suc), True, False, info
+
+    def _copy_obs(self) -> dict:
+        return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self._obs.items()}
 
     def _metrics(self, suc: bool, near: np.ndarray, touching: set) -> dict:
         m = {"Suc": float(suc), "PTA": float(near.sum() >= 1), "PGA": float(near.sum() >= 3)}
@@ -174,9 +177,7 @@ class DexVLGPartGraspEnv(gym.Env):
         for lk, p in zip(self.hand.tip_link, self.hand.tip_point):
             X = to_obj @ self.sim.link_pose(self.hand.link_names[lk])
             tips.append(X[:3, :3] @ p + X[:3, 3])
-        d = self.field.part_distances(np.array(tips))
-        t = self.field.part_index(self.scene_spec.part)
-        return (d[:, t] <= PART_TOUCH_M) & (d[:, t] <= d.min(axis=1) + 1e-9)
+        return self.field.near_part(np.array(tips), self.scene_spec.part, PART_TOUCH_M)
 
     def _record(self) -> None:
         if getattr(self, "record_frames", False):

@@ -37,6 +37,9 @@ class EnergyWeights:
     table: float = 100.0
     palm_d0_m: float = 0.01
     bar_threshold_m: float = 0.015
+    link_bar_threshold_m: float = 0.02
+    """E_bar also keeps every hand sphere's centre this far from non-target parts (part alignment
+    asks that no touching link be nearer another part)."""
     normal_h_m: float = 0.004
     """Central-difference step of the contact normals (the SDF gradient) in E_fc."""
 
@@ -143,6 +146,13 @@ class ObjectField:
         return out
 
 
+    def near_part(self, x: np.ndarray, part: str, within_m: float = np.inf) -> np.ndarray:
+        """(M,) bool: point within ``within_m`` of ``part`` and nearer it than any other part."""
+        d = self.part_distances(x)
+        t = self.part_index(part)
+        return (d[:, t] <= within_m) & (d[:, t] <= d.min(axis=1) + 1e-9)
+
+
 class GraspEnergy:
     """Batched energy of B hands on one object and one target part, differentiable with ``wp.Tape``."""
 
@@ -171,6 +181,7 @@ class GraspEnergy:
         self.terms = z(len(TERMS), B)
         self.total, self.loss = z(B), z(1)
         self.pen_depth, self.spen_depth = wp.zeros(B, device=device), wp.zeros(B, device=device)
+        self.all_spheres = wp.array(np.ones((B, self.h.sphere_r.shape[0]), np.float32), dtype=float, device=device)
 
     def _points(self, link, local, out):
         wp.launch(K.link_points, dim=out.shape, inputs=[self.link_R, self.link_p, link, local, out], device=self.device)
@@ -199,6 +210,9 @@ class GraspEnergy:
                                                   T["palm"]], device=d)
         wp.launch(K.part_barrier, dim=(B, 5, self.other_points.shape[0]),
                   inputs=[self.tips, active, self.other_points, self.weights.bar_threshold_m, T["bar"]], device=d)
+        wp.launch(K.part_barrier, dim=(B, self.spheres.shape[1], self.other_points.shape[0]),  # every link
+                  inputs=[self.spheres, self.all_spheres, self.other_points, self.weights.link_bar_threshold_m,
+                          T["bar"]], device=d)
         wp.launch(K.object_in_hand, dim=(B, self.obj_points.shape[0]),
                   inputs=[self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link,
                           h.box_center, h.box_half, T["pen"], self.pen_depth], device=d)

@@ -19,6 +19,9 @@ from vlgsim.assets.shadow_hand import FINGERS, load_shadow_hand
 from vlgsim.grasp.dex_energy import TERMS, GraspEnergy, ObjectField, pick_device
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 from vlgsim.grasp.dex_validate import GraspValidator
+from vlgsim.grasp.dexterous import fingertips
+
+PART_TOUCH_M = 0.01
 
 
 @dataclass
@@ -38,7 +41,18 @@ class GraspSet:
     part_aligned: np.ndarray
     contact_fingers: np.ndarray  # (N,) str, comma-separated FINGERS
     caption: np.ndarray  # (N,) str
+    part_touch: np.ndarray  # (N,) int: fingertips within 1 cm of the target part and nearest it (PGA: >= 3)
     meta: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Per part: grasps, share valid, and PGA (>= 3 fingertips on the part) of the valid ones."""
+        out = {}
+        for p in dict.fromkeys(self.part.tolist()):
+            m = self.part == p
+            v = m & self.valid
+            out[p] = {"grasps": int(m.sum()), "valid_share": float(v.sum() / max(m.sum(), 1)),
+                      "pga_of_valid": float((self.part_touch[v] >= 3).mean()) if v.any() else float("nan")}
+        return out
 
     def __len__(self) -> int:
         return len(self.grasps)
@@ -70,7 +84,7 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
 
     validator = GraspValidator(hand, asset, obj, make_sapien_scene)
     rows: dict[str, list] = {k: [] for k in ("grasps", "part", "energy", "valid", "pen", "spen", "held", "aligned",
-                                             "fingers", "caption")}
+                                             "fingers", "caption", "touch")}
     terms: dict[str, list] = {t: [] for t in TERMS}
     t_opt = t_val = 0.0
     for k, part in enumerate(parts):
@@ -91,6 +105,7 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
             rows["aligned"].append(v.part_aligned)
             rows["fingers"].append(",".join(v.contact_fingers))
             rows["caption"].append(v.caption)
+            rows["touch"].append(int(obj.near_part(fingertips(hand, res.grasps[i])[0], part, PART_TOUCH_M).sum()))
         t_opt += t1 - t0
         t_val += time.perf_counter() - t1
         rows["grasps"].append(res.grasps)
@@ -105,7 +120,7 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
         energy=np.concatenate(rows["energy"]), terms={t: np.concatenate(v) for t, v in terms.items()},
         valid=np.array(rows["valid"]), penetration_ok=np.array(rows["pen"]), self_penetration_ok=np.array(rows["spen"]),
         held=np.array(rows["held"]), part_aligned=np.array(rows["aligned"]), contact_fingers=np.array(rows["fingers"]),
-        caption=np.array(rows["caption"]),
+        caption=np.array(rows["caption"]), part_touch=np.array(rows["touch"]),
         meta={"device": device, "iterations": cfg.iterations, "per_part": per_part, "seed": seed,
               "optimise_s": round(t_opt, 2), "validate_s": round(t_val, 2)},
     )

@@ -18,7 +18,7 @@ import warp as wp
 
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
 from vlgsim.grasp import dex_kernels as K
-from vlgsim.grasp.dex_energy import EnergyWeights, GraspEnergy, ObjectField
+from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy
 from vlgsim.grasp.dexterous import GRASP_DIM, make_grasp
 from vlgsim.scenes.part_grasp import FINGER_SETS
 
@@ -124,8 +124,6 @@ def optimize(energy: GraspEnergy, x0: np.ndarray, active: np.ndarray,
     energy.forward(x, act)
     final = energy.total.numpy().copy()
     trace.append(float(final.mean()))
-    from vlgsim.grasp.dex_energy import TERMS
-
     terms = {name: energy.terms.numpy()[i].copy() for i, name in enumerate(TERMS)}
     return SynthesisResult(x.numpy().astype(np.float64), active, final, terms,
                            initial if initial is not None else final, np.array(trace))

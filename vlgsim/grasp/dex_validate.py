@@ -22,7 +22,7 @@ import trimesh
 from vlgsim.assets import ObjectAsset
 from vlgsim.assets.shadow_hand import FINGERS, HandModel
 from vlgsim.grasp.dex_energy import ObjectField
-from vlgsim.grasp.dexterous import fingertips, forward_kinematics
+from vlgsim.grasp.dexterous import fingertips
 from vlgsim.language.part_captions import part_instruction
 from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
 
@@ -100,9 +100,7 @@ class GraspValidator:
         aligned = bool(contacts)
         if contacts:
             pts = np.array([p for _, p in contacts])  # object at identity: world = object frame
-            d = self.field.part_distances(pts)
-            t = self.field.part_index(target_part)
-            aligned = bool(np.all(d[:, t] <= d.min(axis=1) + 1e-9))
+            aligned = bool(np.all(self.field.near_part(pts, target_part)))
         held = np.zeros(6, bool)
         if pen_ok and spen_ok and aligned and len(fingers) >= 2:
             for k, direction in enumerate(DIRECTIONS):
@@ -117,12 +115,3 @@ class GraspValidator:
         valid = bool(pen_ok and spen_ok and held.all() and aligned)
         return GraspValidation(valid, bool(pen_ok), bool(spen_ok), held, aligned, fingers,
                                part_instruction(target_part, self.asset.category, fingers, caption=True))
-
-
-def fingertip_part_distances(hand: HandModel, g_obj: np.ndarray, field: ObjectField) -> np.ndarray:
-    """(5, P) distance of each fingertip pad (FINGERS order) to each part, metres."""
-    return field.part_distances(fingertips(hand, g_obj)[0])
-
-
-def link_positions(hand: HandModel, g: np.ndarray) -> np.ndarray:
-    return forward_kinematics(hand, g)[:, :3, 3]

@@ -1,0 +1,120 @@
+"""Warp grasp energy: forward kinematics, hand-computed values, gradients, optimisation."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from vlgsim.assets.objects import ObjectPart, object_geometry
+from vlgsim.assets.shadow_hand import JOINT_NAMES, load_shadow_hand
+from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy, ObjectField
+from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
+from vlgsim.grasp.dexterous import fingertips, forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
+
+HAND = load_shadow_hand()
+
+
+def _sphere_field(radius=0.03):
+    body = trimesh.creation.icosphere(subdivisions=3, radius=radius)
+    body.apply_translation([0, 0, radius])
+    return ObjectField.from_parts((ObjectPart("body", (body,), None),), n_points=512)
+
+
+def _box_field():
+    a = trimesh.creation.box([0.04, 0.04, 0.04])
+    a.apply_translation([0, 0, 0.02])
+    b = trimesh.creation.box([0.02, 0.02, 0.04])
+    b.apply_translation([0, 0, 0.06])
+    return ObjectField.from_parts((ObjectPart("body", (a,), None), ObjectPart("cap", (b,), None)), n_points=512)
+
+
+def _far_open_grasp(pos=(0.0, 0.3, 0.3)):
+    return make_grasp(pos, np.eye(3), np.zeros(22))
+
+
+def test_rot6d_round_trip_and_frame_change():
+    rng = np.random.default_rng(0)
+    R = trimesh.transformations.random_rotation_matrix(rng.random(3))[:3, :3]
+    g = make_grasp([0.1, 0.2, 0.3], R, rng.uniform(HAND.lower, HAND.upper))
+    assert np.allclose(rot6d_to_matrix(g[3:9]), R)
+    T = trimesh.transformations.random_rotation_matrix(rng.random(3))
+    T[:3, 3] = [0.5, -0.2, 0.1]
+    moved = transform_grasp(g, T)
+    assert np.allclose(forward_kinematics(HAND, moved)[:, :3, 3],
+                       forward_kinematics(HAND, g)[:, :3, 3] @ T[:3, :3].T + T[:3, 3])
+
+
+def test_warp_kinematics_match_numpy_and_joint_energy_is_hand_computed():
+    field = _sphere_field()
+    E = GraspEnergy(HAND, field, "body", batch=2)
+    rng = np.random.default_rng(1)
+    g = np.stack([make_grasp([0, 0.1, 0.2], np.eye(3), rng.uniform(HAND.lower, HAND.upper)) for _ in range(2)])
+    g[1, 9 + JOINT_NAMES.index("FFJ2")] = HAND.upper[JOINT_NAMES.index("FFJ2")] + 0.3  # 0.3 rad past the limit
+    out = E.evaluate(g, np.ones((2, 5)))
+    for b in range(2):
+        assert np.allclose(out["tips"][b], fingertips(HAND, g[b])[0], atol=1e-5)
+    coupling = sum(max(abs(g[1, 9 + j0] - r * g[1, 9 + j1]) - t, 0) for j0, j1, r, t in HAND.couplings)
+    assert out["joints"][1] == pytest.approx(0.3 + coupling, abs=1e-4)
+
+
+def test_distance_and_force_closure_on_a_sphere_by_hand():
+    """One fingertip 5 mm outside a sphere on its +x side: E_dis = 5 mm, and E_fc = |n|^2 = 1
+    (a unit normal through the centre has no moment about it)."""
+    field = _sphere_field(0.03)
+    field.center = np.array([0, 0, 0.03])
+    E = GraspEnergy(HAND, field, "body", batch=1, table_z=None)
+    g = _far_open_grasp()
+    tips = fingertips(HAND, g)[0]
+    # move the hand so the thumb pad sits 5 mm outside the sphere on the +x side
+    target = np.array([0.035, 0.0, 0.03])
+    g[:3] += target - tips[0]
+    out = E.evaluate(g[None], np.array([[1.0, 0, 0, 0, 0]]))
+    assert out["dis"][0] == pytest.approx(0.005, abs=6e-4)  # mesh sphere is slightly inside the true one
+    assert out["fc"][0] == pytest.approx(1.0, abs=0.05)  # one unit normal, no moment about the centre
+    assert out["bar"][0] == 0.0  # one part: no barrier
+
+
+def test_penetration_barrier_and_table_terms_by_hand():
+    field = _box_field()
+    g = _far_open_grasp((0.0, 0.0, -0.3))  # the hand hangs 30 cm below the table plane
+    E = GraspEnergy(HAND, field, "body", batch=1)
+    out = E.evaluate(g[None], np.ones((1, 5)))
+    assert out["table"][0] > 0.3 and out["pen"][0] == 0.0
+    # a fingertip 5 mm from the cap (a non-target part): barrier -(d - thr)^2 ln(d / thr) for the cap points
+    g = _far_open_grasp()
+    tips = fingertips(HAND, g)[0]
+    g[:3] += np.array([0.015, 0.0, 0.06]) - tips[1]
+    out = E.evaluate(g[None], np.array([[0.0, 1, 0, 0, 0]]))
+    tip = fingertips(HAND, g)[0][1]
+    cap = field.surface_points[field.surface_part == 1]
+    d = np.maximum(np.linalg.norm(cap - tip, axis=1), 1e-4)
+    thr = EnergyWeights().bar_threshold_m
+    expected_tip = np.sum(np.where(d < thr, -(d - thr) ** 2 * np.log(d / thr), 0.0))
+    assert out["bar"][0] >= expected_tip - 1e-6 and expected_tip > 0
+
+
+def test_gradients_match_finite_differences():
+    field = ObjectField.from_parts(object_geometry("can", 1.0), n_points=256)
+    E = GraspEnergy(HAND, field, "body", batch=1)
+    x0, active = initial_grasps(HAND, field.mesh, 1, np.random.default_rng(0))
+    x0 = x0.astype(np.float32).astype(np.float64)  # the kernels run in float32
+    out = E.evaluate(x0, active, grad=True)
+    for i in (0, 1, 2, 9 + JOINT_NAMES.index("FFJ2"), 9 + JOINT_NAMES.index("THJ3")):
+        h = 1e-3
+        xp, xm = x0.copy(), x0.copy()
+        xp[0, i] += h
+        xm[0, i] -= h
+        fd = float(E.evaluate(xp, active)["total"][0] - E.evaluate(xm, active)["total"][0]) / (2 * h)
+        assert float(out["grad"][0, i]) == pytest.approx(fd, rel=0.02, abs=0.5)
+
+
+def test_optimisation_lowers_the_energy_on_every_object():
+    hand = HAND
+    for category, part in (("mug", "handle"), ("bottle", "neck"), ("box", "body")):
+        field = ObjectField.from_parts(object_geometry(category, 1.0), n_points=384)
+        E = GraspEnergy(hand, field, part, batch=4)
+        x0, active = initial_grasps(hand, [p for p in object_geometry(category, 1.0) if p.name == part][0].mesh, 4,
+                                    np.random.default_rng(0))
+        res = optimize(E, x0, active, SynthesisConfig(iterations=60))
+        assert res.energy.mean() < 0.5 * res.initial_energy.mean(), category
+        assert set(res.terms) == set(TERMS) and np.all(np.isfinite(res.grasps))
+        assert np.all(res.grasps[:, 9:] >= hand.lower - 1e-6) and np.all(res.grasps[:, 9:] <= hand.upper + 1e-6)
