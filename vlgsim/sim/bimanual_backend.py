@@ -27,7 +27,15 @@ from mani_skill.utils.structs.pose import Pose
 from mani_skill.utils.structs.types import SimConfig
 from transforms3d.euler import euler2quat
 
-from vlgsim.scenes.bimanual import ARM_BASE_Y, ARM_BASE_YAW, ARMS, TABLE_HALF_XY, BimanualScene, BodySpec
+from vlgsim.scenes.bimanual import (
+    ARM_BASE_Y,
+    ARM_BASE_YAW,
+    ARMS,
+    TABLE_HALF_XY,
+    BimanualScene,
+    BodySpec,
+)
+from vlgsim.sim.maniskill_env import LightClearMixin
 
 HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
 """Each arm tucked back above its own table edge: out of the other arm's way."""
@@ -44,7 +52,7 @@ def _material():
                                                restitution=0.0)
 
 
-class BimanualBackendEnv(BaseEnv):
+class BimanualBackendEnv(LightClearMixin, BaseEnv):
     """One sub-scene of the bimanual table; the task env (``vlgsim.envs.bimanual``) owns it."""
 
     SUPPORTED_ROBOTS = [("panda", "panda")]
@@ -197,21 +205,6 @@ class BimanualBackendEnv(BaseEnv):
 
     def is_grasping(self, arm: str, name: str) -> bool:
         return self.finger_contact(arm, name)[1]
-
-    GC_EVERY_RECONFIGURES = 16
-
-    def _clear(self):
-        """ManiSkill's clear without its ``gc.collect()`` (0.2 s) on every rebuild; every 16th
-        rebuild still collects, so cyclic garbage stays bounded."""
-        self._n_clears = getattr(self, "_n_clears", 0) + 1
-        if self._n_clears % self.GC_EVERY_RECONFIGURES == 0:
-            return super()._clear()
-        self._close_viewer()
-        self.agent = None
-        self._sensors = dict()
-        self._human_render_cameras = dict()
-        self.scene = None
-        self._hidden_objects = []
 
     def step_arms(self, action: dict) -> None:
         """One control step; ``action``: {'left': (n,), 'right': (n,)} numpy."""

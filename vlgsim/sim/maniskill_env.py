@@ -31,7 +31,26 @@ OBSERVE_QPOS = np.array([0.0, -0.9, 0.0, -2.6, 0.0, 1.75, np.pi / 4, 0.04, 0.04]
 ROBOT_BASE = (-0.615, 0.0, 0.0)
 
 
-class TabletopBackendEnv(BaseEnv):
+class LightClearMixin:
+    """For ManiSkill envs that rebuild their scene every episode: ManiSkill's ``_clear``
+    without a full ``gc.collect()`` (0.2 s) on every CPU reconfigure. The GPU backend and
+    every 16th rebuild still collect, so cyclic garbage stays bounded."""
+
+    GC_EVERY_RECONFIGURES = 16
+
+    def _clear(self):
+        self._n_clears = getattr(self, "_n_clears", 0) + 1
+        if self.device.type == "cuda" or self._n_clears % self.GC_EVERY_RECONFIGURES == 0:
+            return super()._clear()
+        self._close_viewer()
+        self.agent = None
+        self._sensors = dict()
+        self._human_render_cameras = dict()
+        self.scene = None
+        self._hidden_objects = []
+
+
+class TabletopBackendEnv(LightClearMixin, BaseEnv):
     SUPPORTED_ROBOTS = ["panda"]
     max_objects = 8
 
@@ -49,22 +68,6 @@ class TabletopBackendEnv(BaseEnv):
         if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(int(np.atleast_1d(seed)[0]))
         return super().reset(seed=seed, options=options)
-
-    GC_EVERY_RECONFIGURES = 16
-
-    def _clear(self):
-        """ManiSkill's clear, without a full ``gc.collect()`` (0.2 s) on every CPU reconfigure:
-        this task rebuilds its scene each episode. The GPU backend and every 16th rebuild
-        still collect, so cyclic garbage stays bounded."""
-        self._n_clears = getattr(self, "_n_clears", 0) + 1
-        if self.device.type == "cuda" or self._n_clears % self.GC_EVERY_RECONFIGURES == 0:
-            return super()._clear()
-        self._close_viewer()
-        self.agent = None
-        self._sensors = dict()
-        self._human_render_cameras = dict()
-        self.scene = None
-        self._hidden_objects = []
 
     # ------------------------------------------------------------------ task hooks
     def sample_scene(self, seed: int) -> TabletopScene:
