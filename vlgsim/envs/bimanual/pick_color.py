@@ -31,7 +31,6 @@ class PickColor(BimanualTask):
     @staticmethod
     def _add(sc, rng, color, xy):
         from vlgsim.scenes.bimanual import add_body
-        import numpy as np
 
         add_body(sc, rng, f"{color} block", "block", BLOCK_HALF, color, xy, float(rng.uniform(-0.4, 0.4)))
 
