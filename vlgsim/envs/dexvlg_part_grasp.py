@@ -32,6 +32,7 @@ from vlgsim.grasp.dex_energy import ObjectField
 from vlgsim.grasp.dex_validate import squeeze_targets
 from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, fingertips, transform_grasp
 from vlgsim.scenes import CameraSpec, Lighting
+from vlgsim.scenes.camera import deproject
 from vlgsim.scenes.part_grasp import PartGraspScene, sample_part_grasp_scene
 from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
 from vlgsim.sim.maniskill_scene import add_lighting
@@ -104,8 +105,6 @@ class DexVLGPartGraspEnv(gym.Env):
         rgb, depth, seg = capture(self.cam)
         hit = depth > 0
         v, u = np.nonzero(hit)
-        from vlgsim.scenes.camera import deproject
-
         xyz = deproject(np.stack([u + 0.5, v + 0.5], 1), depth[hit], self.camera.intrinsic, self.camera.extrinsic)
         cloud = np.concatenate([xyz, rgb[hit] / 255.0], 1).astype(np.float32)
         pick = rng.choice(len(cloud), self.n_points, replace=len(cloud) < self.n_points) if len(cloud) else []

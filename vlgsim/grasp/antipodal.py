@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import trimesh
 
+from vlgsim.assets.cache import cache_dir
 from vlgsim.assets import MAX_GRIPPER_OPENING_M, ObjectSpec, build_object
 
 GRASP_DEPTH_M = 0.03
@@ -135,7 +134,7 @@ def object_grasps(spec: ObjectSpec, grid_m: float = 0.01, n_angles: int = 12) ->
 
 @lru_cache(maxsize=1024)
 def _cached_grasps(category: str, scale: float, grid_m: float, n_angles: int) -> tuple[TopDownGrasp, ...]:
-    d = Path(os.environ.get("VLGSIM_CACHE", Path(tempfile.gettempdir()) / f"vlgsim-cache-{os.getuid()}")) / "grasps"
+    d = cache_dir("grasps")
     path = d / f"v{CACHE_VERSION}_{category}_{scale:.4f}_{grid_m:.4f}_{n_angles}.pkl"
     try:
         with open(path, "rb") as f:

@@ -18,7 +18,6 @@ import warp as wp
 from vlgsim.assets.objects import ObjectPart
 from vlgsim.assets.shadow_hand import HandModel
 from vlgsim.grasp import dex_kernels as K
-from vlgsim.grasp.dexterous import GRASP_DIM
 
 wp.config.quiet = True
 TERMS = ("fc", "dis", "palm", "bar", "pen", "spen", "joints", "table")
@@ -246,7 +245,3 @@ class GraspEnergy:
             tape.zero()
         return out
 
-
-def check_batch(x: np.ndarray) -> None:
-    if x.ndim != 2 or x.shape[1] != GRASP_DIM:
-        raise ValueError(f"grasps have shape {x.shape}; rule: (B, {GRASP_DIM})")

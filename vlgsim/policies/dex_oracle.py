@@ -8,18 +8,16 @@ the best device) and saved there, so the first episode of an object takes a whil
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from vlgsim.assets.cache import cache_dir
 from vlgsim.grasp.dexterous import transform_grasp
 
 
 def grasp_set_dir() -> Path:
-    root = os.environ.get("VLGSIM_CACHE", Path(tempfile.gettempdir()) / f"vlgsim-cache-{os.getuid()}")
-    return Path(root) / "grasp_sets"
+    return cache_dir("grasp_sets")
 
 
 class DexOraclePolicy:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from mani_skill.sensors.camera import CameraConfig
 from mani_skill.utils import sapien_utils
 from mani_skill.utils.structs.actor import Actor
 
+from vlgsim.assets.cache import cache_dir
 from vlgsim.assets import ObjectAsset, ObjectSpec, build_object
 from vlgsim.assets.objects import object_geometry
 from vlgsim.scenes import CameraSpec, Lighting
@@ -38,9 +38,7 @@ def parked_position(k: int) -> list[float]:
 
 
 def mesh_cache_dir() -> Path:
-    d = Path(os.environ.get("VLGSIM_CACHE", Path(tempfile.gettempdir()) / f"vlgsim-cache-{os.getuid()}")) / "meshes"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return cache_dir("meshes")
 
 
 def _mesh_file(mesh) -> str:
