@@ -165,6 +165,9 @@ def synth_grasps(
     objects: str = typer.Option("mug,bottle,can,hammer,box,cup", "--objects",
                                 help="comma-separated categories with graspable parts, or 'all'"),
     per_part: int = typer.Option(32, "--per-part", min=1, help="grasps optimised per part (one Warp batch)"),
+    min_valid: int = typer.Option(0, "--min-valid", min=0,
+                                  help="another batch for a part with fewer valid grasps than this ..."),
+    max_rounds: int = typer.Option(1, "--max-rounds", min=1, help="... up to this many batches per part"),
     device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
     iterations: int = typer.Option(300, "--iterations", min=1),
     scale: float = typer.Option(1.0, "--scale"),
@@ -194,7 +197,8 @@ def synth_grasps(
             if not path.exists():
                 bar.update(task, description=f"{n}")
                 gs = synthesize_grasp_set(n, scale, per_part=per_part, device=device, seed=seed,
-                                          cfg=SynthesisConfig(iterations=iterations),
+                                          cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
+                                          max_rounds=max_rounds,
                                           on_part=lambda part, v, k: bar.update(task, advance=1))
                 save_grasp_set(gs, out)
             else:

@@ -8,7 +8,7 @@ from vlgsim.assets.objects import ObjectPart, object_geometry
 from vlgsim.assets.shadow_hand import JOINT_NAMES, load_shadow_hand
 from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy, ObjectField
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
-from vlgsim.grasp.dexterous import fingertips, forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
+from vlgsim.grasp.dexterous import DISTAL_SAMPLES, fingertips, forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
 
 HAND = load_shadow_hand()
 
@@ -17,14 +17,6 @@ def _sphere_field(radius=0.03):
     body = trimesh.creation.icosphere(subdivisions=3, radius=radius)
     body.apply_translation([0, 0, radius])
     return ObjectField.from_parts((ObjectPart("body", (body,), None),), n_points=512)
-
-
-def _box_field():
-    a = trimesh.creation.box([0.04, 0.04, 0.04])
-    a.apply_translation([0, 0, 0.02])
-    b = trimesh.creation.box([0.02, 0.02, 0.04])
-    b.apply_translation([0, 0, 0.06])
-    return ObjectField.from_parts((ObjectPart("body", (a,), None), ObjectPart("cap", (b,), None)), n_points=512)
 
 
 def _far_open_grasp(pos=(0.0, 0.3, 0.3)):
@@ -57,8 +49,10 @@ def test_warp_kinematics_match_numpy_and_joint_energy_is_hand_computed():
 
 
 def test_distance_and_force_closure_on_a_sphere_by_hand():
-    """One fingertip 5 mm outside a sphere on its +x side: E_dis = 5 mm, and E_fc = |n|^2 = 1
-    (a unit normal through the centre has no moment about it)."""
+    """The thumb's pad 5 mm outside a sphere on its +x side (the flat hand's thumb tip then
+    reaches 2.5 mm into it): E_dis is |gap| between the thumb's distal capsule and the sphere
+    (nearest of the 5 axis samples, by hand), and
+    E_fc = |n|^2 = 1 (a unit normal through the centre has no moment about it)."""
     field = _sphere_field(0.03)
     field.center = np.array([0, 0, 0.03])
     E = GraspEnergy(HAND, field, "body", batch=1, table_z=None)
@@ -68,17 +62,23 @@ def test_distance_and_force_closure_on_a_sphere_by_hand():
     target = np.array([0.035, 0.0, 0.03])
     g[:3] += target - tips[0]
     out = E.evaluate(g[None], np.array([[1.0, 0, 0, 0, 0]]))
-    assert out["dis"][0] == pytest.approx(0.005, abs=6e-4)  # mesh sphere is slightly inside the true one
+    cap = HAND.capsules[HAND.tip_capsule[0]]
+    X = forward_kinematics(HAND, g)[cap.link]
+    axis = [X[:3, :3] @ (cap.p0 + t * (cap.p1 - cap.p0)) + X[:3, 3] for t in DISTAL_SAMPLES]
+    gap = min(np.linalg.norm(a - field.center) - 0.03 for a in axis) - cap.radius
+    assert gap < 0.005
+    assert out["dis"][0] == pytest.approx(abs(gap), abs=6e-4)  # mesh sphere is slightly inside the true one
     assert out["fc"][0] == pytest.approx(1.0, abs=0.05)  # one unit normal, no moment about the centre
     assert out["bar"][0] == 0.0  # one part: no barrier
 
 
-def test_penetration_barrier_and_table_terms_by_hand():
-    field = _box_field()
+def test_penetration_barrier_and_table_terms_by_hand(body_and_cap):
+    field = body_and_cap
     g = _far_open_grasp((0.0, 0.0, -0.3))  # the hand hangs 30 cm below the table plane
     E = GraspEnergy(HAND, field, "body", batch=1)
     out = E.evaluate(g[None], np.ones((1, 5)))
     assert out["table"][0] > 0.3 and out["pen"][0] == 0.0
+    assert out["table_depth"][0] > 0.25  # the deepest hand sphere, metres below the table
     # a fingertip 5 mm from the cap (a non-target part): barrier -(d - thr)^2 ln(d / thr) for the cap points
     g = _far_open_grasp()
     tips = fingertips(HAND, g)[0]

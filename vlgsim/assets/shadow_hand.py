@@ -79,6 +79,11 @@ class HandModel:
     def n_links(self) -> int:
         return len(self.link_names)
 
+    @property
+    def tip_capsule(self) -> np.ndarray:
+        """(5,) index into ``capsules`` of each finger's distal capsule, FINGERS order."""
+        return np.array([next(i for i, c in enumerate(self.capsules) if c.link == lk) for lk in self.tip_link])
+
     def depth(self) -> np.ndarray:
         d = np.zeros(self.n_links, int)
         for i in range(1, self.n_links):

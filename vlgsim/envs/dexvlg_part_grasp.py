@@ -7,8 +7,9 @@
 coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1) of everything but
 the hand, and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
-:mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each
-fingertip is driven across its gap to the surface plus a 1 mm squeeze (0.25 s), the wrist
+:mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each finger
+within 1 cm of the object is closed across its gap plus a 1 mm squeeze (0.25 s), exactly as
+validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
 section 4): ``Suc`` object >= 3 cm above its start after the hold; ``PTA`` >= 1 fingertip
 within 1 cm of the target part and nearer it than any other part (after closing);
@@ -21,16 +22,15 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-import trimesh
 
 from vlgsim.assets import build_object
 from vlgsim.assets.objects import GRASPABLE_PARTS
-from vlgsim.assets.shadow_hand import FINGERS, load_shadow_hand
+from vlgsim.assets.shadow_hand import load_shadow_hand
 from vlgsim.envs.registration import register_task
 from vlgsim.envs.wrappers import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LEN
 from vlgsim.grasp.dex_energy import ObjectField
-from vlgsim.grasp.dex_validate import squeeze_targets
-from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, fingertips, transform_grasp
+from vlgsim.grasp.dex_validate import closing_targets
+from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, transform_grasp
 from vlgsim.scenes import CameraSpec, Lighting
 from vlgsim.scenes.camera import deproject
 from vlgsim.scenes.part_grasp import PartGraspScene, sample_part_grasp_scene
@@ -146,10 +146,8 @@ class DexVLGPartGraspEnv(gym.Env):
         sim.place_object(s.pose)
         g_obj = transform_grasp(g, np.linalg.inv(s.pose))
         qpos = grasp_to_qpos(g)
-        tips_obj = fingertips(self.hand, g_obj)[0]
-        gap = -trimesh.proximity.signed_distance(self.field.mesh, tips_obj)
         target = qpos.copy()
-        target[6:] = squeeze_targets(self.hand, g_obj, FINGERS, gap)
+        target[6:] = closing_targets(self.hand, g_obj, self.field.mesh)
         sim.set_hand(qpos, target)
         self.last_frames = []
         sim.step(int(CLOSE_S / SIM_DT))

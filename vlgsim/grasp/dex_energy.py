@@ -1,9 +1,11 @@
 """Host side of the dexterous grasp energy: device arrays, kernel launches, gradients.
 
 ``E = w_fc E_fc + w_dis (E_dis + w_palm E_palm) + w_bar E_bar + w_pen E_pen + w_spen E_spen
-+ w_joints E_joints + w_table E_table`` (SPEC section 4; DexGraspNet's weights 1, 100, 100,
-10, 1 as the defaults). The object sits in its own frame with the table plane at z = 0;
-``E_table`` (hand spheres below the table) is our addition for tabletop grasps.
++ w_joints E_joints + w_table E_table`` (SPEC section 4). The weights are re-tuned from
+DexGraspNet's (1, 100, 100, 10, 1) for our units and terms (see :class:`EnergyWeights`).
+E_dis measures each finger's distal capsule, so the contact may slide along the fingertip.
+The object sits in its own frame with the table plane at z = 0; ``E_table`` (hand spheres
+below the table) is our addition for tabletop grasps.
 The device is chosen at run time: ``"cpu"`` or ``"cuda"`` (:func:`pick_device`), same code.
 """
 
@@ -27,13 +29,15 @@ TERMS = ("fc", "dis", "palm", "bar", "pen", "spen", "joints", "table")
 class EnergyWeights:
     fc: float = 10.0
     dis: float = 1000.0
-    palm: float = 10.0
-    """w_dis * w_palm multiplies |d(palm, O) - d0|."""
-    bar: float = 10.0
+    palm: float = 0.1
+    """w_dis * w_palm multiplies |d(palm, O) - d0|; a strong palm term holds the palm 1 cm off
+    the surface and keeps the thumb from wrapping round the part."""
+    bar: float = 1.0e4
+    """The barrier is in metres squared (about 1e-4 at 5 mm): a large weight makes it bite."""
     pen: float = 1000.0
     spen: float = 300.0
     joints: float = 1.0
-    table: float = 100.0
+    table: float = 1000.0
     palm_d0_m: float = 0.01
     bar_threshold_m: float = 0.015
     link_bar_threshold_m: float = 0.02
@@ -94,6 +98,7 @@ class HandArrays:
         self.cap_p0 = _vec3([c.p0 for c in caps], device)
         self.cap_p1 = _vec3([c.p1 for c in caps], device)
         self.cap_r = wp.array(np.array([c.radius for c in caps], np.float32), device=device)
+        self.tip_cap = wp.array(hand.tip_capsule.astype(np.int32), dtype=int, device=device)
         self.box_link = wp.array(np.array([b.link for b in hand.boxes], np.int32), dtype=int, device=device)
         self.box_center = _vec3([b.center for b in hand.boxes], device)
         self.box_half = _vec3([b.half for b in hand.boxes], device)
@@ -114,6 +119,7 @@ class ObjectField:
     surface_points: np.ndarray  # (N, 3) over the whole object
     surface_normals: np.ndarray  # (N, 3)
     surface_part: np.ndarray  # (N,) part index
+    part_meshes: tuple[trimesh.Trimesh, ...] = ()
     center: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
     @classmethod
@@ -128,7 +134,7 @@ class ObjectField:
             nrm.append(p.mesh.face_normals[face])
             lab.append(np.full(len(x), i))
         return cls(mesh, tuple(p.name for p in parts), np.concatenate(pts), np.concatenate(nrm), np.concatenate(lab),
-                   mesh.centroid.copy())
+                   tuple(p.mesh for p in parts), mesh.centroid.copy())
 
     def part_index(self, name: str) -> int:
         if name not in self.part_names:
@@ -136,14 +142,15 @@ class ObjectField:
         return self.part_names.index(name)
 
     def part_distances(self, x: np.ndarray) -> np.ndarray:
-        """(M, P) distance (metres) from each point to the sampled surface of each part."""
+        """(M, P) distance (metres) from each point to the surface of each part (exact, on the
+        part's mesh, unsigned: contact points lie on or just inside the surface)."""
         x = np.asarray(x, np.float64).reshape(-1, 3)
-        out = np.full((len(x), len(self.part_names)), np.inf)
-        for i in range(len(self.part_names)):
-            p = self.surface_points[self.surface_part == i]
-            out[:, i] = np.min(np.linalg.norm(x[:, None] - p[None], axis=-1), axis=1)
+        out = np.zeros((len(x), len(self.part_names)))
+        if not len(x):
+            return out
+        for i, m in enumerate(self.part_meshes):
+            out[:, i] = trimesh.proximity.closest_point(m, x)[1]
         return out
-
 
     def near_part(self, x: np.ndarray, part: str, within_m: float = np.inf) -> np.ndarray:
         """(M,) bool: point within ``within_m`` of ``part`` and nearer it than any other part."""
@@ -179,8 +186,12 @@ class GraspEnergy:
         self.force, self.torque = z(B, dtype=wp.vec3), z(B, dtype=wp.vec3)
         self.terms = z(len(TERMS), B)
         self.total, self.loss = z(B), z(1)
-        self.pen_depth, self.spen_depth = wp.zeros(B, device=device), wp.zeros(B, device=device)
+        self.pen_depth, self.spen_depth, self.table_depth = (wp.zeros(B, device=device) for _ in range(3))
         self.all_spheres = wp.array(np.ones((B, self.h.sphere_r.shape[0]), np.float32), dtype=float, device=device)
+
+    def set_weights(self, weights: EnergyWeights) -> None:
+        self.weights = weights
+        self.w.assign(weights.vector())
 
     def _points(self, link, local, out):
         wp.launch(K.link_points, dim=out.shape, inputs=[self.link_R, self.link_p, link, local, out], device=self.device)
@@ -188,7 +199,8 @@ class GraspEnergy:
     def forward(self, x: wp.array, active: wp.array) -> None:
         """Fill ``terms`` (T, B), ``total`` (B,) and ``loss`` for grasps ``x`` (B, 31)."""
         h, d, B = self.h, self.device, self.B
-        for a in (self.terms, self.total, self.loss, self.force, self.torque, self.pen_depth, self.spen_depth):
+        for a in (self.terms, self.total, self.loss, self.force, self.torque, self.pen_depth, self.spen_depth,
+                  self.table_depth):
             a.zero_()
         wp.launch(K.fk_root, dim=B, inputs=[x, self.link_R, self.link_p], device=d)
         for level in h.levels:
@@ -201,7 +213,8 @@ class GraspEnergy:
         self._points(h.cap_link, h.cap_p1, self.cap_b)
         self._points(h.sphere_link, h.sphere_local, self.spheres)
         T = {name: self.terms[i] for i, name in enumerate(TERMS)}
-        wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.wp_mesh.id, self.tips, active, self.center,
+        wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.wp_mesh.id, self.cap_a, self.cap_b, h.cap_r, h.tip_cap,
+                                                          active, self.center,
                                                           self.max_dist, self.weights.normal_h_m, T["dis"], self.force,
                                                           self.torque], device=d)
         wp.launch(K.force_closure, dim=B, inputs=[self.force, self.torque, T["fc"]], device=d)
@@ -220,7 +233,7 @@ class GraspEnergy:
         wp.launch(K.self_penetration, dim=(B, h.pairs.shape[0]),
                   inputs=[self.spheres, h.sphere_r, h.pairs, T["spen"], self.spen_depth], device=d)
         wp.launch(K.below_table, dim=(B, h.sphere_r.shape[0]), inputs=[self.spheres, h.sphere_r, self.table_z,
-                                                                       T["table"]], device=d)
+                                                                       T["table"], self.table_depth], device=d)
         wp.launch(K.joint_limits, dim=(B, h.lower.shape[0]), inputs=[x, h.lower, h.upper, h.couple, T["joints"]],
                   device=d)
         wp.launch(K.weighted_sum, dim=(len(TERMS), B), inputs=[self.terms, self.w, self.total, self.loss], device=d)
@@ -238,7 +251,8 @@ class GraspEnergy:
             self.forward(xa, aa)
         out = {name: self.terms.numpy()[i].copy() for i, name in enumerate(TERMS)}
         out["total"] = self.total.numpy().copy()
-        out["pen_depth"], out["spen_depth"] = self.pen_depth.numpy().copy(), self.spen_depth.numpy().copy()
+        for name in ("pen_depth", "spen_depth", "table_depth"):
+            out[name] = getattr(self, name).numpy().copy()
         out["tips"] = self.tips.numpy().copy()
         if grad:
             out["grad"] = xa.grad.numpy().copy()

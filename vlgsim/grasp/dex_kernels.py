@@ -72,17 +72,31 @@ def object_normal(mesh: wp.uint64, x: wp.vec3, max_dist: float, h: float) -> wp.
 
 
 @wp.kernel
-def contact_distance(mesh: wp.uint64, tips: wp.array2d(dtype=wp.vec3), active: wp.array2d(dtype=float),
+def contact_distance(mesh: wp.uint64, cap_a: wp.array2d(dtype=wp.vec3), cap_b: wp.array2d(dtype=wp.vec3),
+                     cap_r: wp.array(dtype=float), tip_cap: wp.array(dtype=int), active: wp.array2d(dtype=float),
                      center: wp.vec3, max_dist: float, normal_h: float, e_dis: wp.array(dtype=float),
                      force: wp.array(dtype=wp.vec3), torque: wp.array(dtype=wp.vec3)):
-    """E_dis: |signed distance| of each active fingertip to the object; and the sums of the
-    contact normals and of their torques about ``center`` that E_fc squares."""
+    """E_dis: |gap| between each active finger's distal phalanx (its capsule) and the object,
+    the gap measured at the nearest of 5 points along the capsule's outer 80 % (a contact that
+    slides along the fingertip, DexGraspNet's contact switching restricted to the distal
+    link); and the sums of the contact normals and of their torques about ``center`` that
+    E_fc squares."""
     b, f = wp.tid()
     w = active[b, f]
     if w == 0.0:
         return
-    x = tips[b, f]
-    wp.atomic_add(e_dis, b, w * wp.abs(object_distance(mesh, x, max_dist)))
+    c = tip_cap[f]
+    a = cap_a[b, c]
+    e = cap_b[b, c]
+    best = float(1.0e9)
+    x = e
+    for k in range(5):
+        p = a + (0.2 + 0.2 * float(k)) * (e - a)
+        d = object_distance(mesh, p, max_dist)
+        if d < best:
+            best = d
+            x = p
+    wp.atomic_add(e_dis, b, w * wp.abs(best - cap_r[c]))
     n = object_normal(mesh, x, max_dist, normal_h)
     wp.atomic_add(force, b, w * n)
     wp.atomic_add(torque, b, w * wp.cross(x - center, n))
@@ -183,12 +197,13 @@ def self_penetration(spheres: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=
 
 @wp.kernel
 def below_table(spheres: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=float), table_z: float,
-                e_table: wp.array(dtype=float)):
+                e_table: wp.array(dtype=float), depth: wp.array(dtype=float)):
     """Hand spheres below the table plane z = table_z (object frame)."""
     b, i = wp.tid()
     d = radius[i] - (spheres[b, i][2] - table_z)
     if d > 0.0:
         wp.atomic_add(e_table, b, d)
+        wp.atomic_max(depth, b, d)
 
 
 @wp.kernel

@@ -15,7 +15,7 @@ import numpy as np
 
 from vlgsim.assets import ObjectSpec, build_object
 from vlgsim.assets.objects import GRASPABLE_PARTS
-from vlgsim.assets.shadow_hand import FINGERS, load_shadow_hand
+from vlgsim.assets.shadow_hand import load_shadow_hand
 from vlgsim.grasp.dex_energy import TERMS, GraspEnergy, ObjectField, pick_device
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 from vlgsim.grasp.dex_validate import GraspValidator
@@ -73,8 +73,10 @@ class GraspSet:
 
 def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, parts: tuple[str, ...] | None = None,
                          device: str = "auto", seed: int = 0, cfg: SynthesisConfig = SynthesisConfig(),
-                         on_part=None) -> GraspSet:
-    """Optimise ``per_part`` grasps on each graspable part of the object, validate, caption."""
+                         on_part=None, min_valid: int = 0, max_rounds: int = 1) -> GraspSet:
+    """Optimise ``per_part`` grasps on each graspable part of the object, validate, caption.
+    A part with fewer than ``min_valid`` valid grasps gets another batch of ``per_part`` (new
+    initialisations), up to ``max_rounds`` batches in all; every batch is kept in the set."""
     device = pick_device(device)
     hand = load_shadow_hand()
     asset = build_object(ObjectSpec(category, "white", scale))
@@ -88,33 +90,39 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
     terms: dict[str, list] = {t: [] for t in TERMS}
     t_opt = t_val = 0.0
     for k, part in enumerate(parts):
-        rng = np.random.default_rng([seed, k])
         energy = GraspEnergy(hand, obj, part, per_part, device=device, weights=cfg.weights)
-        t0 = time.perf_counter()
-        x0, active = initial_grasps(hand, asset.part(part).mesh, per_part, rng, cfg)
-        res = optimize(energy, x0, active, cfg)
-        depth = energy.evaluate(res.grasps, active)
-        t1 = time.perf_counter()
-        for i in range(per_part):
-            v = validator.validate(res.grasps[i], part, float(depth["pen_depth"][i]), float(depth["spen_depth"][i]),
-                                   active=tuple(f for f, a in zip(FINGERS, active[i]) if a))
-            rows["valid"].append(v.valid)
-            rows["pen"].append(v.penetration_ok)
-            rows["spen"].append(v.self_penetration_ok)
-            rows["held"].append(v.held)
-            rows["aligned"].append(v.part_aligned)
-            rows["fingers"].append(",".join(v.contact_fingers))
-            rows["caption"].append(v.caption)
-            rows["touch"].append(int(obj.near_part(fingertips(hand, res.grasps[i])[0], part, PART_TOUCH_M).sum()))
-        t_opt += t1 - t0
-        t_val += time.perf_counter() - t1
-        rows["grasps"].append(res.grasps)
-        rows["part"] += [part] * per_part
-        rows["energy"].append(res.energy)
-        for t in TERMS:
-            terms[t].append(res.terms[t])
+        others = obj.surface_points[obj.surface_part != obj.part_index(part)]
+        n_valid = 0
+        for rnd in range(max(1, max_rounds)):
+            if rnd and n_valid >= min_valid:
+                break
+            rng = np.random.default_rng([seed, k] + ([rnd] if rnd else []))
+            t0 = time.perf_counter()
+            x0, active = initial_grasps(hand, asset.part(part).mesh, per_part, rng, cfg, others)
+            res = optimize(energy, x0, active, cfg)
+            depth = energy.evaluate(res.grasps, active)
+            t1 = time.perf_counter()
+            for i in range(per_part):
+                v = validator.validate(res.grasps[i], part, float(depth["pen_depth"][i]),
+                                       float(depth["spen_depth"][i]), float(depth["table_depth"][i]))
+                rows["valid"].append(v.valid)
+                rows["pen"].append(v.penetration_ok)
+                rows["spen"].append(v.self_penetration_ok)
+                rows["held"].append(v.held)
+                rows["aligned"].append(v.part_aligned)
+                rows["fingers"].append(",".join(v.contact_fingers))
+                rows["caption"].append(v.caption)
+                rows["touch"].append(int(obj.near_part(fingertips(hand, res.grasps[i])[0], part, PART_TOUCH_M).sum()))
+            t_opt += t1 - t0
+            t_val += time.perf_counter() - t1
+            rows["grasps"].append(res.grasps)
+            rows["part"] += [part] * per_part
+            rows["energy"].append(res.energy)
+            for t in TERMS:
+                terms[t].append(res.terms[t])
+            n_valid += int(np.sum(rows["valid"][-per_part:]))
         if on_part is not None:
-            on_part(part, int(np.sum(rows["valid"][-per_part:])), per_part)
+            on_part(part, n_valid, rows["part"].count(part))
     return GraspSet(
         category=category, scale=scale, grasps=np.concatenate(rows["grasps"]), part=np.array(rows["part"]),
         energy=np.concatenate(rows["energy"]), terms={t: np.concatenate(v) for t, v in terms.items()},
@@ -122,5 +130,6 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
         held=np.array(rows["held"]), part_aligned=np.array(rows["aligned"]), contact_fingers=np.array(rows["fingers"]),
         caption=np.array(rows["caption"]), part_touch=np.array(rows["touch"]),
         meta={"device": device, "iterations": cfg.iterations, "per_part": per_part, "seed": seed,
+              "min_valid": min_valid, "max_rounds": max_rounds,
               "optimise_s": round(t_opt, 2), "validate_s": round(t_val, 2)},
     )

@@ -1,16 +1,17 @@
 """Part-aware dexterous grasp synthesis: initialise on the target part, optimise the energy.
 
-Initialisation (DexVLG): a point on the target part's oriented bounding box (not its
-downward face), the palm placed 2-6 cm out along that face's normal and facing it, the
-fingers' direction turned at random about the normal, joints in a slightly closed pose
-with the thumb opposed, all jittered. Optimisation: Adam on ``[xyz, rot6d, q]`` with
-per-dimension step sizes and a decaying learning rate, joints projected into their
-limits, gradients from :class:`~vlgsim.grasp.dex_energy.GraspEnergy` (Warp tape).
+Initialisation (DexVLG): a point on a face of the target part's oriented bounding box that
+points neither down into the table nor into another part, the palm placed 2-6 cm out along
+that face's normal and facing it, the fingers along the face's shorter side, joints in a
+slightly closed pose with the thumb opposed, all jittered. Optimisation: Adam on
+``[xyz, rot6d, q]`` with per-dimension step sizes and a decaying learning rate, joints
+projected into their limits, gradients from :class:`~vlgsim.grasp.dex_energy.GraspEnergy`
+(Warp tape); the collision weights ramp up over the second half (``late_gain``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import trimesh
@@ -33,6 +34,17 @@ class SynthesisConfig:
     lr_final_fraction: float = 0.1
     palm_distance_m: tuple[float, float] = (0.02, 0.06)
     weights: EnergyWeights = EnergyWeights()
+    late_gain: float = 3.0
+    """The penetration, self-penetration and table weights ramp linearly from 1x at ``late_start``
+    (fraction of the iterations) to this factor at the end: force closure shapes the grasp
+    first, then the hand is pushed out of collisions (annealing, as DexGraspNet's schedule)."""
+    late_start: float = 0.5
+
+    def weights_at(self, it: int) -> EnergyWeights:
+        frac = it / max(self.iterations - 1, 1)
+        g = 1.0 + (self.late_gain - 1.0) * max(0.0, (frac - self.late_start) / max(1.0 - self.late_start, 1e-9))
+        w = self.weights
+        return replace(w, pen=w.pen * g, spen=w.spen * g, table=w.table * g)
 
 
 @dataclass
@@ -45,41 +57,58 @@ class SynthesisResult:
     energy_trace: np.ndarray  # (iterations + 1,) mean total energy
 
 
-def _obb_samples(part_mesh: trimesh.Trimesh, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Points on the faces of the part's oriented bounding box and their outward normals,
-    skipping faces that point down into the table."""
+def _obb_faces(part_mesh: trimesh.Trimesh, other_points: np.ndarray | None) -> list[tuple]:
+    """Faces of the part's oriented bounding box a hand can approach: ``(centre, normal, axis,
+    extents)`` for each face not pointing down into the table and not covered by another part
+    (another part's surface within 3 cm in front of the face, over the face). When every face
+    is covered, all faces not pointing down are kept."""
     box = part_mesh.bounding_box_oriented
     T, ext = box.primitive.transform, box.primitive.extents
-    faces = []
+    faces, free = [], []
     for axis in range(3):
         for sign in (-1.0, 1.0):
             normal = T[:3, :3][:, axis] * sign
-            if normal[2] > -0.7:
-                faces.append((axis, sign, normal))
-    pts, nrm = [], []
-    for _ in range(n):
-        axis, sign, normal = faces[rng.integers(len(faces))]
-        local = rng.uniform(-0.5, 0.5, 3) * ext
-        local[axis] = sign * ext[axis] / 2
-        pts.append(T[:3, :3] @ local + T[:3, 3])
-        nrm.append(normal)
-    return np.array(pts), np.array(nrm)
+            if normal[2] <= -0.7:
+                continue
+            centre = T[:3, 3] + normal * ext[axis] / 2
+            face = (centre, normal, axis, ext)
+            faces.append(face)
+            if other_points is None or not len(other_points):
+                free.append(face)
+                continue
+            local = (other_points - centre) @ T[:3, :3]
+            lateral = np.delete(np.abs(local), axis, axis=1) <= np.delete(ext, axis) / 2
+            ahead = (local[:, axis] * sign > -0.005) & (local[:, axis] * sign < 0.03)
+            if not np.any(ahead & lateral.all(axis=1)):
+                free.append(face)
+    return free or faces
 
 
 def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.random.Generator,
-                   cfg: SynthesisConfig = SynthesisConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 31) part-aware initial grasps and (n, 5) fingertip masks, object frame."""
+                   cfg: SynthesisConfig = SynthesisConfig(),
+                   other_points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 31) part-aware initial grasps and (n, 5) fingertip masks, object frame.
+
+    A free face of the target part's OBB (see :func:`_obb_faces`; ``other_points`` are the
+    surface points of the object's other parts), a point on it, the palm ``palm_distance_m``
+    out along its normal and facing it; the fingers point along the face's shorter side (3 in
+    4 draws; otherwise the longer side), so they can wrap across the part, turned by a little
+    jitter; joints slightly closed with the thumb opposed."""
     J = {name: i for i, name in enumerate(JOINT_NAMES)}
-    pts, nrm = _obb_samples(part_mesh, n, rng)
+    faces = _obb_faces(part_mesh, other_points)
+    T = part_mesh.bounding_box_oriented.primitive.transform
     grasps, active = [], []
-    for p, nv in zip(pts, nrm):
-        helper = rng.normal(size=3)
-        z = helper - helper.dot(nv) * nv
-        z /= np.linalg.norm(z)
+    for _ in range(n):
+        centre, nv, axis, ext = faces[rng.integers(len(faces))]
+        in_plane = [k for k in range(3) if k != axis]
+        in_plane.sort(key=lambda k: ext[k])
+        along = in_plane[0] if rng.random() < 0.75 else in_plane[1]
+        offset = sum(rng.uniform(-0.5, 0.5) * ext[k] * T[:3, k] for k in in_plane)
+        z = T[:3, along] * rng.choice([-1.0, 1.0])
         y = nv  # the palm faces -y: -y points into the part
         R = np.stack([np.cross(y, z), y, z], axis=1)
-        R = R @ trimesh.transformations.rotation_matrix(rng.normal(0, 0.1), [0, 0, 1])[:3, :3]
-        palm_world = p + nv * rng.uniform(*cfg.palm_distance_m)
+        R = R @ trimesh.transformations.rotation_matrix(rng.normal(0, 0.25), [0, 1, 0])[:3, :3]
+        palm_world = centre + offset + nv * rng.uniform(*cfg.palm_distance_m)
         q = np.zeros(len(JOINT_NAMES))
         for f in ("FF", "MF", "RF", "LF"):
             q[J[f + "J3"]] = rng.normal(0, 0.1)
@@ -109,6 +138,7 @@ def optimize(energy: GraspEnergy, x0: np.ndarray, active: np.ndarray,
     trace, initial = [], None
     tape = wp.Tape()
     for it in range(cfg.iterations):
+        energy.set_weights(cfg.weights_at(it))
         with tape:
             energy.forward(x, act)
         tape.backward(energy.loss)
@@ -121,6 +151,7 @@ def optimize(energy: GraspEnergy, x0: np.ndarray, active: np.ndarray,
         wp.launch(K.adam_step, dim=(B, GRASP_DIM), inputs=[x, x.grad, m, v, lr, float(it + 1), energy.h.lower,
                                                             energy.h.upper], device=d)
         tape.reset()
+    energy.set_weights(cfg.weights)
     energy.forward(x, act)
     final = energy.total.numpy().copy()
     trace.append(float(final.mean()))

@@ -1,13 +1,13 @@
 """Physics validation of dexterous grasps in SAPIEN (DexGraspNet protocol, SPEC section 4).
 
 A grasp (object frame) is valid when all hold:
-- no hand-object penetration deeper than 1 mm and no self-penetration deeper than 1 mm
-  (the Warp energy's depth read-outs);
+- no hand-object penetration, no hand below the table plane and no self-penetration
+  deeper than 1 mm (the Warp energy's depth read-outs);
 - the object stays held, moving < 2 cm, under gravity along each of the six axis
-  directions: 100 steps at dt 1/60 s, friction 3, after a 1 mm squeeze (each touching
-  fingertip's joints driven 1 mm further into the object);
+  directions: 100 steps at dt 1/60 s, friction 3, after a 1 mm squeeze (every finger whose
+  distal phalanx is within 1 cm of the surface driven across its gap and 1 mm further in);
 - part alignment: every hand link touching the object is nearer the target part than any
-  other part.
+  other part (exact distances to the part meshes).
 The touching fingers name the grasp: "Grasp the {part} of the {object} object, with
 contacts on {fingers}".
 """
@@ -22,7 +22,7 @@ import trimesh
 from vlgsim.assets import ObjectAsset
 from vlgsim.assets.shadow_hand import FINGERS, HandModel
 from vlgsim.grasp.dex_energy import ObjectField
-from vlgsim.grasp.dexterous import fingertips
+from vlgsim.grasp.dexterous import distal_contacts, forward_kinematics
 from vlgsim.language.part_captions import part_instruction
 from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
 
@@ -34,6 +34,8 @@ MAX_DRIFT_M = 0.02
 SETTLE_STEPS = 10
 """Steps of the squeeze without gravity before each direction; drift is measured from there."""
 SQUEEZE_M = 0.001
+CLOSE_REACH_M = 0.01
+"""Fingertip pads this near the surface are closed onto it (validation and the env alike)."""
 DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float)
 
 
@@ -48,27 +50,49 @@ class GraspValidation:
     caption: str
 
 
-def squeeze_targets(hand: HandModel, g: np.ndarray, fingers, gap_m: np.ndarray | None = None,
-                    squeeze_m: float = SQUEEZE_M) -> np.ndarray:
-    """Joint targets (22,) that move each listed fingertip along its pad normal across its gap
-    to the surface (``gap_m`` (5,), FINGERS order, clipped to 0-1 cm) plus ``squeeze_m`` into
-    the object: a damped least-squares step on the numerical fingertip Jacobian."""
+def squeeze_targets(hand: HandModel, g: np.ndarray, moves: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Joint targets (22,) that move, for each finger ``f`` in ``moves``, the point ``p`` of its
+    distal link (grasp frame) by the displacement ``dp`` (``moves[f] = (p, dp)``, metres): a
+    damped least-squares step on the numerical Jacobian of that point in the finger's joints."""
     q = g[9:].copy()
-    tips0, normals = fingertips(hand, g)
+    X = forward_kinematics(hand, g)
     dq = np.zeros_like(q)
-    for f in fingers:
-        i = FINGERS.index(f)
-        distance_m = squeeze_m + (0.0 if gap_m is None else float(np.clip(gap_m[i], 0.0, 0.01)))
-        joints = sorted({int(hand.link_joint[lk]) for lk in range(hand.n_links)
-                         if hand.link_finger[lk] == i and hand.link_joint[lk] >= 0})
+    for i, (p, dp) in moves.items():
+        lk = hand.tip_link[i]
+        local = np.linalg.solve(X[lk], np.r_[p, 1.0])
+        joints = sorted({int(hand.link_joint[k]) for k in range(hand.n_links)
+                         if hand.link_finger[k] == i and hand.link_joint[k] >= 0})
         Jm = np.zeros((3, len(joints)))
         for k, j in enumerate(joints):
             gp = g.copy()
             gp[9 + j] += 1e-4
-            Jm[:, k] = (fingertips(hand, gp)[0][i] - tips0[i]) / 1e-4
-        step = Jm.T @ np.linalg.solve(Jm @ Jm.T + 1e-6 * np.eye(3), normals[i] * distance_m)
-        dq[joints] += step
+            Jm[:, k] = ((forward_kinematics(hand, gp)[lk] @ local)[:3] - p) / 1e-4
+        dq[joints] += Jm.T @ np.linalg.solve(Jm @ Jm.T + 1e-6 * np.eye(3), dp)
     return np.clip(q + dq, hand.lower, hand.upper)
+
+
+def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
+    """How validation and the env close a grasp ``g`` (object frame): every finger whose distal
+    phalanx is within ``CLOSE_REACH_M`` of the object's surface ``mesh`` moves its nearest point
+    across the gap and ``SQUEEZE_M`` further in; the other fingers keep their joint values.
+    Returns 22 joint targets."""
+    points, gaps, towards = distal_contacts(hand, g, mesh)
+    moves = {i: (points[i], towards[i] * (max(gaps[i], 0.0) + SQUEEZE_M))
+             for i in range(len(FINGERS)) if gaps[i] <= CLOSE_REACH_M}
+    return squeeze_targets(hand, g, moves)
+
+
+def links_nearer_part(field: ObjectField, contacts: list[tuple[str, np.ndarray]], part: str) -> bool:
+    """Part alignment: every hand link in ``contacts`` ((link, point in the object frame)) is
+    nearer ``part`` than any other part (a link's distance to a part: the smallest over its
+    contact points)."""
+    if not contacts:
+        return False
+    names = np.array([n for n, _ in contacts])
+    d = field.part_distances(np.array([p for _, p in contacts]))
+    t = field.part_index(part)
+    other = np.delete(d, t, axis=1).min(axis=1) if d.shape[1] > 1 else np.full(len(d), np.inf)
+    return all(d[names == n, t].min() < other[names == n].min() for n in set(names.tolist()))
 
 
 class GraspValidator:
@@ -83,24 +107,23 @@ class GraspValidator:
         self.mass = float(self.sim.body.mass)
 
     def validate(self, g: np.ndarray, target_part: str, pen_depth: float, spen_depth: float,
-                 active=FINGERS) -> GraspValidation:
+                 table_depth: float = 0.0) -> GraspValidation:
+        """``pen_depth`` (hand-object), ``spen_depth`` (self) and ``table_depth`` (hand below the
+        table plane z = 0), metres, from :meth:`GraspEnergy.evaluate`; ``g`` in the object frame."""
         sim, hand = self.sim, self.hand
-        pen_ok, spen_ok = pen_depth <= PENETRATION_TOL_M, spen_depth <= PENETRATION_TOL_M
+        pen_ok = pen_depth <= PENETRATION_TOL_M and table_depth <= PENETRATION_TOL_M
+        spen_ok = spen_depth <= PENETRATION_TOL_M
         qpos = grasp_to_qpos(g)
-        # which fingers touch: settle the squeezed grasp without gravity
-        sim.place_object(np.eye(4))
-        sim.set_hand(qpos)
-        gap = -trimesh.proximity.signed_distance(self.field.mesh, fingertips(hand, g)[0])
+        # which fingers touch: settle the squeezed grasp without gravity (object at identity:
+        # world = object frame)
         squeeze = qpos.copy()
-        squeeze[6:] = squeeze_targets(hand, g, active, gap)
+        squeeze[6:] = closing_targets(hand, g, self.field.mesh)
+        sim.place_object(np.eye(4))
         sim.set_hand(qpos, squeeze)
         sim.step(SETTLE_STEPS * PHYSX_SUBSTEPS)
         contacts = sim.hand_contacts()
         fingers = tuple(f for f in FINGERS if f in {sim.link_finger[n] for n, _ in contacts})
-        aligned = bool(contacts)
-        if contacts:
-            pts = np.array([p for _, p in contacts])  # object at identity: world = object frame
-            aligned = bool(np.all(self.field.near_part(pts, target_part)))
+        aligned = links_nearer_part(self.field, contacts, target_part)
         held = np.zeros(6, bool)
         if pen_ok and spen_ok and aligned and len(fingers) >= 2:
             for k, direction in enumerate(DIRECTIONS):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+import trimesh
 
 from vlgsim.assets.shadow_hand import N_JOINTS, HandModel
 
@@ -84,6 +85,31 @@ def fingertips(hand: HandModel, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = forward_kinematics(hand, g)
     R, t = X[hand.tip_link, :3, :3], X[hand.tip_link, :3, 3]
     return np.einsum("fij,fj->fi", R, hand.tip_point) + t, np.einsum("fij,fj->fi", R, hand.tip_normal)
+
+
+DISTAL_SAMPLES = np.linspace(0.2, 1.0, 5)
+"""Where a finger's contact may lie along its distal capsule (fraction of the way from its
+joint end): the same 5 points as the Warp E_dis kernel."""
+
+
+def distal_contacts(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per finger (FINGERS order), where its distal phalanx is nearest the object ``mesh``:
+    the point on the capsule's surface (5, 3), the gap to the object there (5,) in metres
+    (negative: the capsule reaches inside), and the unit direction from the point onto the
+    surface (5, 3); all in the grasp's frame (the mesh's frame)."""
+    X = forward_kinematics(hand, g)
+    caps = [hand.capsules[i] for i in hand.tip_capsule]
+    axis = np.array([[X[c.link, :3, :3] @ (c.p0 + t * (c.p1 - c.p0)) + X[c.link, :3, 3] for t in DISTAL_SAMPLES]
+                     for c in caps])  # (5, S, 3)
+    flat = axis.reshape(-1, 3)
+    outside = -trimesh.proximity.signed_distance(mesh, flat).reshape(len(caps), -1)
+    closest = trimesh.proximity.closest_point(mesh, flat)[0].reshape(axis.shape)
+    k = np.argmin(outside, axis=1)
+    f = np.arange(len(caps))
+    u = closest[f, k] - axis[f, k]
+    u *= np.sign(outside[f, k])[:, None] / np.maximum(np.linalg.norm(u, axis=1, keepdims=True), 1e-9)
+    r = np.array([c.radius for c in caps])
+    return axis[f, k] + u * r[:, None], outside[f, k] - r, u
 
 
 def clip_joints(hand: HandModel, q: np.ndarray) -> np.ndarray:
