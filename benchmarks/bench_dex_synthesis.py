@@ -35,7 +35,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", default="can,mug,bottle")
     ap.add_argument("--per-part", type=int, default=32)
-    ap.add_argument("--iterations", type=int, default=300)
+    ap.add_argument("--iterations", type=int, default=SynthesisConfig.iterations)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     device = pick_device(args.device)

@@ -169,7 +169,7 @@ def synth_grasps(
                                   help="another batch for a part with fewer valid grasps than this ..."),
     max_rounds: int = typer.Option(1, "--max-rounds", min=1, help="... up to this many batches per part"),
     device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
-    iterations: int = typer.Option(300, "--iterations", min=1),
+    iterations: int = typer.Option(400, "--iterations", min=1),
     scale: float = typer.Option(1.0, "--scale"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
@@ -205,7 +205,11 @@ def synth_grasps(
                 bar.update(task, advance=len(GRASPABLE_PARTS[n]))
             gs = load_grasp_set(path)
             summary[n] = {"parts": gs.summary(), "valid_share": float(gs.valid.mean()), **gs.meta}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    old = out / "summary.json"  # objects from earlier calls stay in the library's summary
+    library = json.loads(old.read_text()) if old.exists() else {}
+    tmp = old.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({**library, **summary}, indent=1))
+    tmp.replace(old)
     for n, s in summary.items():
         parts = ", ".join(f"{p} {100 * v['valid_share']:.0f}% (PGA {100 * v['pga_of_valid']:.0f}%)"
                           for p, v in s["parts"].items())

@@ -1,12 +1,14 @@
 """Warp grasp energy: forward kinematics, hand-computed values, gradients, optimisation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import trimesh
 
 from vlgsim.assets.objects import ObjectPart, object_geometry
 from vlgsim.assets.shadow_hand import JOINT_NAMES, load_shadow_hand
-from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy, ObjectField
+from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy, ObjectField, part_axis
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 from vlgsim.grasp.dexterous import DISTAL_SAMPLES, fingertips, forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
 
@@ -89,13 +91,59 @@ def test_penetration_barrier_and_table_terms_by_hand(body_and_cap):
     d = np.maximum(np.linalg.norm(cap - tip, axis=1), 1e-4)
     thr = EnergyWeights().bar_threshold_m
     expected_tip = np.sum(np.where(d < thr, -(d - thr) ** 2 * np.log(d / thr), 0.0))
-    assert out["bar"][0] >= expected_tip - 1e-6 and expected_tip > 0
+    # every hand sphere: the same barrier on the gap between its surface and the cap points
+    link, centre, radius = HAND.spheres()
+    X = forward_kinematics(HAND, g)
+    world = np.einsum("sij,sj->si", X[link, :3, :3], centre) + X[link, :3, 3]
+    gap = np.maximum(np.linalg.norm(world[:, None] - cap[None], axis=2) - radius[:, None], 1e-4)
+    lthr = EnergyWeights().link_bar_threshold_m
+    expected_links = np.sum(np.where(gap < lthr, -(gap - lthr) ** 2 * np.log(gap / lthr), 0.0))
+    assert expected_tip > 0 and expected_links > 0
+    assert out["bar"][0] == pytest.approx(expected_tip + expected_links, rel=1e-3)
+
+
+def test_radial_blend_turns_face_normals_towards_the_part_axis():
+    """Index and middle pads 3 mm off one face of a 4 cm cube. With surface normals both
+    contacts have the face's normal n: E_fc = |2 n|^2 + |sum (x_i - c) x n|^2, about 4. With
+    the radial blend at 1 each normal runs from the cube's axis (a point: its centre c) through
+    the contact, r_i = (x_i - c) / |x_i - c|, with no moment: E_fc = |r_1 + r_2|^2 < 4."""
+    g = _far_open_grasp()
+    tips, normals = fingertips(HAND, g)
+    n = normals[1]
+    u = tips[2] - tips[1]
+    u -= (u @ n) * n
+    u /= np.linalg.norm(u)
+    c = (tips[1] + tips[2]) / 2 + n * (0.02 + 0.003)
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = np.stack([n, u, np.cross(n, u)], axis=1), c
+    cube = trimesh.creation.box([0.04, 0.04, 0.04], transform=T)
+    field = ObjectField.from_parts((ObjectPart("body", (cube,), None),), n_points=512)
+    field.center = c
+    a, b = part_axis(cube)
+    assert np.allclose(a, c) and np.allclose(b, c)
+    a, b = part_axis(trimesh.creation.box([0.02, 0.02, 0.10]))  # a handle: its core, 8 cm along z
+    assert abs((a - b)[2]) == pytest.approx(0.08) and np.allclose((a - b)[:2], 0)
+    x = []
+    for f in (1, 2):  # the contact: nearest of the distal capsule's axis samples
+        cap = HAND.capsules[HAND.tip_capsule[f]]
+        X = forward_kinematics(HAND, g)[cap.link]
+        axis = np.array([X[:3, :3] @ (cap.p0 + t * (cap.p1 - cap.p0)) + X[:3, 3] for t in DISTAL_SAMPLES])
+        x.append(axis[np.argmax(trimesh.proximity.signed_distance(cube, axis))])
+    E = GraspEnergy(HAND, field, "body", batch=1, table_z=None)
+    active = np.array([[0.0, 1, 1, 0, 0]])
+    flat = 4.0 + np.sum(sum(np.cross(xi - c, -n) for xi in x) ** 2)
+    assert E.evaluate(g[None], active)["fc"][0] == pytest.approx(flat, rel=0.01)
+    E.set_weights(replace(EnergyWeights(), radial=1.0))
+    radial = np.sum(sum((xi - c) / np.linalg.norm(xi - c) for xi in x) ** 2)
+    assert radial < 3.7
+    assert E.evaluate(g[None], active)["fc"][0] == pytest.approx(radial, rel=0.01)
 
 
 def test_gradients_match_finite_differences():
     field = ObjectField.from_parts(object_geometry("can", 1.0), n_points=256)
     E = GraspEnergy(HAND, field, "body", batch=1)
-    x0, active = initial_grasps(HAND, field.mesh, 1, np.random.default_rng(0))
+    # a uniform face point (face_draws=1): an initial hand clear of the can, where E is smooth
+    x0, active = initial_grasps(HAND, field.mesh, 1, np.random.default_rng(0), SynthesisConfig(face_draws=1))
     x0 = x0.astype(np.float32).astype(np.float64)  # the kernels run in float32
     out = E.evaluate(x0, active, grad=True)
     for i in (0, 1, 2, 9 + JOINT_NAMES.index("FFJ2"), 9 + JOINT_NAMES.index("THJ3")):

@@ -17,3 +17,25 @@ def test_parts_short_of_valid_grasps_get_more_batches():
     assert len(one) == 3 and len(more) == 9 and seen == [("body", int(more.valid.sum()), 9)]
     assert (more.grasps[:3] == one.grasps).all()  # the first batch does not depend on the top-up
     assert more.meta["max_rounds"] == 3 and more.summary()["body"]["grasps"] == 9
+
+
+def test_synth_grasps_cli_resumes_and_keeps_the_library_summary(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from vlgsim.cli import app
+
+    args = ["synth-grasps", "--per-part", "2", "--iterations", "5", "--device", "cpu", "--out", str(tmp_path)]
+    res = CliRunner().invoke(app, args + ["--objects", "block"])
+    assert res.exit_code == 0, res.output
+    block = tmp_path / "block_s1.00.npz"
+    stamp = block.stat().st_mtime_ns
+    res = CliRunner().invoke(app, args + ["--objects", "apple,block"])
+    assert res.exit_code == 0, res.output
+    assert block.stat().st_mtime_ns == stamp  # finished objects are skipped
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"apple", "block"} and summary["block"]["parts"]["body"]["grasps"] == 2
+    res = CliRunner().invoke(app, args + ["--objects", "spoon"])
+    assert res.exit_code != 0 and "spoon" in res.output
+    assert set(json.loads((tmp_path / "summary.json").read_text())) == {"apple", "block"}

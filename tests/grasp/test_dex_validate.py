@@ -1,6 +1,9 @@
 """Grasp validation helpers: how a grasp is closed, part alignment by link."""
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import trimesh
 
 from vlgsim.assets.shadow_hand import FINGERS, load_shadow_hand
@@ -39,15 +42,19 @@ def test_closing_moves_fingers_in_reach_across_their_gap_and_leaves_the_rest():
     for f, name in enumerate(FINGERS):
         joints = [j for j in range(22) if HAND.link_finger[np.nonzero(HAND.link_joint == j)[0][0]] == f]
         if gaps[f] <= CLOSE_REACH_M:
-            assert after[f] < -SQUEEZE_M / 2, name  # crossed the surface: squeezes about 1 mm in
+            # crossed the gap, then DexGraspNet's 1 mm gradient step (J^T u rad) drives the pad a few mm in
+            assert -0.015 < after[f] < -2 * SQUEEZE_M, name
         else:
             assert np.allclose(q[joints], g[9:][joints]), name
     assert after[index] < 0
 
 
-def test_collision_weights_ramp_up_late():
-    cfg = SynthesisConfig(iterations=101, late_gain=3.0, late_start=0.5)
+def test_collision_weights_ramp_up_late_and_the_radial_blend_fades_early():
+    cfg = SynthesisConfig(iterations=101, late_gain=3.0, late_start=0.5, radial_start=0.6)
     w = cfg.weights
-    assert cfg.weights_at(0) == w and cfg.weights_at(50) == w
+    assert cfg.weights_at(0) == replace(w, radial=0.6)
+    assert cfg.weights_at(25).radial == pytest.approx(0.3)
+    assert cfg.weights_at(50) == replace(w, radial=0.0)
     end = cfg.weights_at(100)
     assert end.pen == 3 * w.pen and end.spen == 3 * w.spen and end.table == 3 * w.table and end.fc == w.fc
+    assert end.radial == 0.0

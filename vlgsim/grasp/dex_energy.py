@@ -32,7 +32,7 @@ class EnergyWeights:
     palm: float = 0.1
     """w_dis * w_palm multiplies |d(palm, O) - d0|; a strong palm term holds the palm 1 cm off
     the surface and keeps the thumb from wrapping round the part."""
-    bar: float = 1.0e4
+    bar: float = 3.0e4
     """The barrier is in metres squared (about 1e-4 at 5 mm): a large weight makes it bite."""
     pen: float = 1000.0
     spen: float = 300.0
@@ -40,11 +40,14 @@ class EnergyWeights:
     table: float = 1000.0
     palm_d0_m: float = 0.01
     bar_threshold_m: float = 0.015
-    link_bar_threshold_m: float = 0.02
-    """E_bar also keeps every hand sphere's centre this far from non-target parts (part alignment
-    asks that no touching link be nearer another part)."""
+    link_bar_threshold_m: float = 0.01
+    """E_bar also keeps the surface of every hand sphere this far from non-target parts (part
+    alignment asks that no touching link be nearer another part)."""
     normal_h_m: float = 0.004
     """Central-difference step of the contact normals (the SDF gradient) in E_fc."""
+    radial: float = 0.0
+    """Blend (0..1) of each E_fc contact normal towards the direction from the target part's
+    axis to the contact; :class:`~vlgsim.grasp.dex_synthesis.SynthesisConfig` anneals it to 0."""
 
     def vector(self) -> np.ndarray:
         return np.array([self.fc, self.dis, self.dis * self.palm, self.bar, self.pen, self.spen, self.joints,
@@ -159,6 +162,17 @@ class ObjectField:
         return (d[:, t] <= within_m) & (d[:, t] <= d.min(axis=1) + 1e-9)
 
 
+def part_axis(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    """The part's axis as a segment (two points, object frame): along its oriented bounding
+    box's longest side, through the box centre, as long as that side exceeds the middle
+    side (a point for a cube, the core of a handle)."""
+    box = mesh.bounding_box_oriented.primitive
+    T, ext = box.transform, np.sort(box.extents)
+    k = int(np.argmax(box.extents))
+    half = 0.5 * (ext[2] - ext[1]) * T[:3, k]
+    return T[:3, 3] - half, T[:3, 3] + half
+
+
 class GraspEnergy:
     """Batched energy of B hands on one object and one target part, differentiable with ``wp.Tape``."""
 
@@ -176,6 +190,8 @@ class GraspEnergy:
         self.other_points = _vec3(others if len(others) else np.full((1, 3), 1e3), device)
         self.obj_points = _vec3(obj.surface_points, device)
         self.center = wp.vec3(*obj.center.astype(np.float32))
+        a, b = part_axis(obj.part_meshes[t]) if obj.part_meshes else (obj.center, obj.center)
+        self.axis_a, self.axis_b = wp.vec3(*np.float32(a)), wp.vec3(*np.float32(b))
         self.w = wp.array(weights.vector(), device=device)
         L, B = hand.n_links, batch
         z = lambda *shape, dtype=float: wp.zeros(shape, dtype=dtype, device=device, requires_grad=True)  # noqa: E731
@@ -187,6 +203,7 @@ class GraspEnergy:
         self.terms = z(len(TERMS), B)
         self.total, self.loss = z(B), z(1)
         self.pen_depth, self.spen_depth, self.table_depth = (wp.zeros(B, device=device) for _ in range(3))
+        self.tip_r = wp.zeros(5, device=device)
         self.all_spheres = wp.array(np.ones((B, self.h.sphere_r.shape[0]), np.float32), dtype=float, device=device)
 
     def set_weights(self, weights: EnergyWeights) -> None:
@@ -214,16 +231,17 @@ class GraspEnergy:
         self._points(h.sphere_link, h.sphere_local, self.spheres)
         T = {name: self.terms[i] for i, name in enumerate(TERMS)}
         wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.wp_mesh.id, self.cap_a, self.cap_b, h.cap_r, h.tip_cap,
-                                                          active, self.center,
-                                                          self.max_dist, self.weights.normal_h_m, T["dis"], self.force,
+                                                          active, self.center, self.axis_a, self.axis_b,
+                                                          self.weights.radial, self.max_dist, self.weights.normal_h_m, T["dis"], self.force,
                                                           self.torque], device=d)
         wp.launch(K.force_closure, dim=B, inputs=[self.force, self.torque, T["fc"]], device=d)
         wp.launch(K.palm_distance, dim=B, inputs=[self.wp_mesh.id, self.palm, self.weights.palm_d0_m, self.max_dist,
                                                   T["palm"]], device=d)
         wp.launch(K.part_barrier, dim=(B, 5, self.other_points.shape[0]),
-                  inputs=[self.tips, active, self.other_points, self.weights.bar_threshold_m, T["bar"]], device=d)
+                  inputs=[self.tips, self.tip_r, active, self.other_points, self.weights.bar_threshold_m, T["bar"]],
+                  device=d)
         wp.launch(K.part_barrier, dim=(B, self.spheres.shape[1], self.other_points.shape[0]),  # every link
-                  inputs=[self.spheres, self.all_spheres, self.other_points, self.weights.link_bar_threshold_m,
+                  inputs=[self.spheres, h.sphere_r, self.all_spheres, self.other_points, self.weights.link_bar_threshold_m,
                           T["bar"]], device=d)
         wp.launch(K.object_in_hand, dim=(B, self.obj_points.shape[0]),
                   inputs=[self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link,

@@ -74,13 +74,16 @@ def object_normal(mesh: wp.uint64, x: wp.vec3, max_dist: float, h: float) -> wp.
 @wp.kernel
 def contact_distance(mesh: wp.uint64, cap_a: wp.array2d(dtype=wp.vec3), cap_b: wp.array2d(dtype=wp.vec3),
                      cap_r: wp.array(dtype=float), tip_cap: wp.array(dtype=int), active: wp.array2d(dtype=float),
-                     center: wp.vec3, max_dist: float, normal_h: float, e_dis: wp.array(dtype=float),
-                     force: wp.array(dtype=wp.vec3), torque: wp.array(dtype=wp.vec3)):
+                     center: wp.vec3, axis_a: wp.vec3, axis_b: wp.vec3, radial: float, max_dist: float,
+                     normal_h: float, e_dis: wp.array(dtype=float), force: wp.array(dtype=wp.vec3),
+                     torque: wp.array(dtype=wp.vec3)):
     """E_dis: |gap| between each active finger's distal phalanx (its capsule) and the object,
     the gap measured at the nearest of 5 points along the capsule's outer 80 % (a contact that
     slides along the fingertip, DexGraspNet's contact switching restricted to the distal
     link); and the sums of the contact normals and of their torques about ``center`` that
-    E_fc squares."""
+    E_fc squares. With ``radial`` > 0 each normal is blended with the direction from the
+    target part's axis (segment ``axis_a``-``axis_b``) out to the contact, a smooth field
+    that lets force closure move contacts across flat faces (a continuation, annealed to 0)."""
     b, f = wp.tid()
     w = active[b, f]
     if w == 0.0:
@@ -98,6 +101,10 @@ def contact_distance(mesh: wp.uint64, cap_a: wp.array2d(dtype=wp.vec3), cap_b: w
             x = p
     wp.atomic_add(e_dis, b, w * wp.abs(best - cap_r[c]))
     n = object_normal(mesh, x, max_dist, normal_h)
+    if radial > 0.0:
+        ab = axis_b - axis_a
+        t = wp.clamp(wp.dot(x - axis_a, ab) / wp.max(wp.dot(ab, ab), 1.0e-12), 0.0, 1.0)
+        n = wp.normalize((1.0 - radial) * n + radial * wp.normalize(x - (axis_a + t * ab)))
     wp.atomic_add(force, b, w * n)
     wp.atomic_add(torque, b, w * wp.cross(x - center, n))
 
@@ -118,14 +125,15 @@ def force_closure(force: wp.array(dtype=wp.vec3), torque: wp.array(dtype=wp.vec3
 
 
 @wp.kernel
-def part_barrier(tips: wp.array2d(dtype=wp.vec3), active: wp.array2d(dtype=float),
+def part_barrier(points: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype=float), active: wp.array2d(dtype=float),
                  other_points: wp.array(dtype=wp.vec3), d_thr: float, e_bar: wp.array(dtype=float)):
-    """E_bar: sum over fingertips and points p of non-target parts of -(d - thr)^2 ln(d / thr), d < thr."""
+    """E_bar: sum over hand points (fingertips: radius 0; link spheres: their surface) and points
+    p of non-target parts of -(d - thr)^2 ln(d / thr) for d < thr, d the gap to p."""
     b, f, k = wp.tid()
     w = active[b, f]
     if w == 0.0:
         return
-    d = wp.max(wp.length(tips[b, f] - other_points[k]), 1.0e-4)
+    d = wp.max(wp.length(points[b, f] - other_points[k]) - radius[f], 1.0e-4)
     if d < d_thr:
         wp.atomic_add(e_bar, b, -w * (d - d_thr) * (d - d_thr) * wp.log(d / d_thr))
 

@@ -58,13 +58,14 @@ class GraspSet:
         return len(self.grasps)
 
     def select(self, part: str, fingers: tuple[str, ...] | None = None, valid_only: bool = True) -> np.ndarray:
-        """Indices of grasps on ``part`` (valid ones first by energy); with ``fingers``, those whose
-        contact set differs from it by at most one finger come first."""
+        """Indices of grasps on ``part``, best first: valid ones; with ``fingers``, those whose
+        contact set differs from it by at most one finger; those with >= 3 fingertips on the
+        part (PGA); then more gravity directions held; then lower energy."""
         idx = np.nonzero(self.part == part)[0]
         if valid_only and self.valid[idx].any():
             idx = idx[self.valid[idx]]
         key = self.energy[idx].copy()
-        key += 1e6 * (~self.valid[idx]) + 1e3 * (6 - self.held[idx].sum(axis=1))
+        key += 1e6 * (~self.valid[idx]) + 1e3 * (6 - self.held[idx].sum(axis=1)) + 5e2 * (self.part_touch[idx] < 3)
         if fingers is not None:
             want = set(fingers)
             key += 1e4 * np.array([len(want ^ set(filter(None, c.split(",")))) > 1 for c in self.contact_fingers[idx]])

@@ -1,12 +1,16 @@
 """Part-aware dexterous grasp synthesis: initialise on the target part, optimise the energy.
 
 Initialisation (DexVLG): a point on a face of the target part's oriented bounding box that
-points neither down into the table nor into another part, the palm placed 2-6 cm out along
+points neither down into the table nor into another part (the best of a few draws for
+clearance from the other parts), the palm placed 2-6 cm out along
 that face's normal and facing it, the fingers along the face's shorter side, joints in a
 slightly closed pose with the thumb opposed, all jittered. Optimisation: Adam on
 ``[xyz, rot6d, q]`` with per-dimension step sizes and a decaying learning rate, joints
 projected into their limits, gradients from :class:`~vlgsim.grasp.dex_energy.GraspEnergy`
-(Warp tape); the collision weights ramp up over the second half (``late_gain``).
+(Warp tape); the collision weights ramp up over the second half (``late_gain``), and over the
+first half E_fc's contact normals fade from a blend with the radial direction from the part's
+axis to the true surface normals (``radial_start``: on flat faces the true normals give no
+gradient that moves a contact to the opposite face).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from vlgsim.scenes.part_grasp import FINGER_SETS
 
 @dataclass(frozen=True)
 class SynthesisConfig:
-    iterations: int = 300
+    iterations: int = 400
     lr_pos_m: float = 0.004
     lr_rot: float = 0.04
     lr_joint_rad: float = 0.05
@@ -39,12 +43,19 @@ class SynthesisConfig:
     (fraction of the iterations) to this factor at the end: force closure shapes the grasp
     first, then the hand is pushed out of collisions (annealing, as DexGraspNet's schedule)."""
     late_start: float = 0.5
+    face_draws: int = 4
+    """Points drawn on the chosen OBB face; the initial grasp aims at the one farthest from the
+    object's other parts (1: a uniform point)."""
+    radial_start: float = 0.5
+    """E_fc's radial blend (:attr:`EnergyWeights.radial`) at the first iteration; it falls
+    linearly to 0 at ``late_start``, so the end of the run scores true surface normals."""
 
     def weights_at(self, it: int) -> EnergyWeights:
         frac = it / max(self.iterations - 1, 1)
         g = 1.0 + (self.late_gain - 1.0) * max(0.0, (frac - self.late_start) / max(1.0 - self.late_start, 1e-9))
         w = self.weights
-        return replace(w, pen=w.pen * g, spen=w.spen * g, table=w.table * g)
+        radial = self.radial_start * max(0.0, 1.0 - frac / max(self.late_start, 1e-9))
+        return replace(w, pen=w.pen * g, spen=w.spen * g, table=w.table * g, radial=radial)
 
 
 @dataclass
@@ -84,13 +95,21 @@ def _obb_faces(part_mesh: trimesh.Trimesh, other_points: np.ndarray | None) -> l
     return free or faces
 
 
+def _clearance(x: np.ndarray, other_points: np.ndarray | None) -> float:
+    """Distance (metres) from ``x`` to the nearest surface point of the other parts."""
+    if other_points is None or not len(other_points):
+        return 0.0
+    return float(np.min(np.linalg.norm(other_points - x, axis=1)))
+
+
 def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.random.Generator,
                    cfg: SynthesisConfig = SynthesisConfig(),
                    other_points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n, 31) part-aware initial grasps and (n, 5) fingertip masks, object frame.
 
     A free face of the target part's OBB (see :func:`_obb_faces`; ``other_points`` are the
-    surface points of the object's other parts), a point on it, the palm ``palm_distance_m``
+    surface points of the object's other parts), a point on it (of ``face_draws`` uniform
+    draws, the one farthest from the other parts), the palm ``palm_distance_m``
     out along its normal and facing it; the fingers point along the face's shorter side (3 in
     4 draws; otherwise the longer side), so they can wrap across the part, turned by a little
     jitter; joints slightly closed with the thumb opposed."""
@@ -103,7 +122,8 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
         in_plane = [k for k in range(3) if k != axis]
         in_plane.sort(key=lambda k: ext[k])
         along = in_plane[0] if rng.random() < 0.75 else in_plane[1]
-        offset = sum(rng.uniform(-0.5, 0.5) * ext[k] * T[:3, k] for k in in_plane)
+        offsets = [sum(rng.uniform(-0.5, 0.5) * ext[k] * T[:3, k] for k in in_plane) for _ in range(cfg.face_draws)]
+        offset = max(offsets, key=lambda o: _clearance(centre + o, other_points))
         z = T[:3, along] * rng.choice([-1.0, 1.0])
         y = nv  # the palm faces -y: -y points into the part
         R = np.stack([np.cross(y, z), y, z], axis=1)

@@ -4,8 +4,9 @@ A grasp (object frame) is valid when all hold:
 - no hand-object penetration, no hand below the table plane and no self-penetration
   deeper than 1 mm (the Warp energy's depth read-outs);
 - the object stays held, moving < 2 cm, under gravity along each of the six axis
-  directions: 100 steps at dt 1/60 s, friction 3, after a 1 mm squeeze (every finger whose
-  distal phalanx is within 1 cm of the surface driven across its gap and 1 mm further in);
+  directions: 100 steps at dt 1/60 s, friction 3, after DexGraspNet's 1 mm squeeze (every
+  finger whose distal phalanx is within 1 cm of the surface driven across its gap, then one
+  gradient step towards a target 1 mm inside, see ``SQUEEZE_STEP``);
 - part alignment: every hand link touching the object is nearer the target part than any
   other part (exact distances to the part meshes).
 The touching fingers name the grasp: "Grasp the {part} of the {object} object, with
@@ -34,6 +35,13 @@ MAX_DRIFT_M = 0.02
 SETTLE_STEPS = 10
 """Steps of the squeeze without gravity before each direction; drift is measured from there."""
 SQUEEZE_M = 0.001
+SQUEEZE_STEP = 500.0
+"""DexGraspNet's squeeze (``validate_grasps.py``: ``dis_move`` 1 mm, ``grad_move`` 500): one
+gradient step towards targets 1 mm inside the surface. Its size is 2 * 500 * J^T (1 mm u) =
+J^T u radians (J in metres per radian), so a fingertip 5-8 cm from its joints is driven about
+3-10 mm into the object and the PD fingers keep pressing. Moving the pad only 1 mm in leaves
+about 0.3 N of grip: the free object shifts 1-3 mm while it settles and the fingers reach
+their targets."""
 CLOSE_REACH_M = 0.01
 """Fingertip pads this near the surface are closed onto it (validation and the env alike)."""
 DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], float)
@@ -50,36 +58,39 @@ class GraspValidation:
     caption: str
 
 
-def squeeze_targets(hand: HandModel, g: np.ndarray, moves: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Joint targets (22,) that move, for each finger ``f`` in ``moves``, the point ``p`` of its
-    distal link (grasp frame) by the displacement ``dp`` (``moves[f] = (p, dp)``, metres): a
-    damped least-squares step on the numerical Jacobian of that point in the finger's joints."""
-    q = g[9:].copy()
+def _finger_jacobian(hand: HandModel, g: np.ndarray, finger: int, p: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The finger's joint indices and the (3, k) numerical Jacobian (metres per radian) of the
+    point ``p`` (grasp frame) fixed to its distal link."""
     X = forward_kinematics(hand, g)
-    dq = np.zeros_like(q)
-    for i, (p, dp) in moves.items():
-        lk = hand.tip_link[i]
-        local = np.linalg.solve(X[lk], np.r_[p, 1.0])
-        joints = sorted({int(hand.link_joint[k]) for k in range(hand.n_links)
-                         if hand.link_finger[k] == i and hand.link_joint[k] >= 0})
-        Jm = np.zeros((3, len(joints)))
-        for k, j in enumerate(joints):
-            gp = g.copy()
-            gp[9 + j] += 1e-4
-            Jm[:, k] = ((forward_kinematics(hand, gp)[lk] @ local)[:3] - p) / 1e-4
-        dq[joints] += Jm.T @ np.linalg.solve(Jm @ Jm.T + 1e-6 * np.eye(3), dp)
-    return np.clip(q + dq, hand.lower, hand.upper)
+    lk = hand.tip_link[finger]
+    local = np.linalg.solve(X[lk], np.r_[p, 1.0])
+    joints = sorted({int(hand.link_joint[k]) for k in range(hand.n_links)
+                     if hand.link_finger[k] == finger and hand.link_joint[k] >= 0})
+    J = np.zeros((3, len(joints)))
+    for k, j in enumerate(joints):
+        gp = g.copy()
+        gp[9 + j] += 1e-4
+        J[:, k] = ((forward_kinematics(hand, gp)[lk] @ local)[:3] - p) / 1e-4
+    return joints, J
 
 
 def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
-    """How validation and the env close a grasp ``g`` (object frame): every finger whose distal
+    """How validation and the env close a grasp ``g`` (object frame). Every finger whose distal
     phalanx is within ``CLOSE_REACH_M`` of the object's surface ``mesh`` moves its nearest point
-    across the gap and ``SQUEEZE_M`` further in; the other fingers keep their joint values.
-    Returns 22 joint targets."""
+    across the gap (a damped least-squares step on that point's Jacobian J), then squeezes as
+    DexGraspNet does: a target ``SQUEEZE_M`` into the surface along the unit direction u and one
+    gradient step of size ``SQUEEZE_STEP`` on the squared distance to it,
+    dq = 2 SQUEEZE_STEP J^T (SQUEEZE_M u). The other fingers keep their joint values.
+    Returns 22 joint targets (radians)."""
     points, gaps, towards = distal_contacts(hand, g, mesh)
-    moves = {i: (points[i], towards[i] * (max(gaps[i], 0.0) + SQUEEZE_M))
-             for i in range(len(FINGERS)) if gaps[i] <= CLOSE_REACH_M}
-    return squeeze_targets(hand, g, moves)
+    dq = np.zeros(len(hand.lower))
+    for i in range(len(FINGERS)):
+        if gaps[i] > CLOSE_REACH_M:
+            continue
+        joints, J = _finger_jacobian(hand, g, i, points[i])
+        cross = J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), towards[i] * max(gaps[i], 0.0))
+        dq[joints] += cross + 2 * SQUEEZE_STEP * J.T @ (towards[i] * SQUEEZE_M)
+    return np.clip(g[9:] + dq, hand.lower, hand.upper)
 
 
 def links_nearer_part(field: ObjectField, contacts: list[tuple[str, np.ndarray]], part: str) -> bool:
