@@ -170,6 +170,7 @@ def synth_grasps(
     max_rounds: int = typer.Option(1, "--max-rounds", min=1, help="... up to this many batches per part"),
     device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
     iterations: int = typer.Option(400, "--iterations", min=1),
+    workers: int = typer.Option(1, "--workers", min=1, help="objects synthesised in parallel processes"),
     scale: float = typer.Option(1.0, "--scale"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
@@ -182,29 +183,25 @@ def synth_grasps(
 
     from vlgsim.assets.objects import GRASPABLE_PARTS
     from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set, save_grasp_set
-    from vlgsim.grasp.dex_pipeline import synthesize_grasp_set
+    from vlgsim.grasp.dex_pipeline import synthesize_grasp_sets
     from vlgsim.grasp.dex_synthesis import SynthesisConfig
 
     names = sorted(GRASPABLE_PARTS) if objects == "all" else [o.strip() for o in objects.split(",") if o.strip()]
     for n in names:
         if n not in GRASPABLE_PARTS:
             raise typer.BadParameter(f"--objects {n!r}; rule: one of {sorted(GRASPABLE_PARTS)} or all")
-    summary = {}
+    todo = [n for n in names if not grasp_set_path(out, n, scale).exists()]
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
-        task = bar.add_task("parts", total=sum(len(GRASPABLE_PARTS[n]) for n in names))
-        for n in names:
-            path = grasp_set_path(out, n, scale)
-            if not path.exists():
-                bar.update(task, description=f"{n}")
-                gs = synthesize_grasp_set(n, scale, per_part=per_part, device=device, seed=seed,
-                                          cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
-                                          max_rounds=max_rounds,
-                                          on_part=lambda part, v, k: bar.update(task, advance=1))
-                save_grasp_set(gs, out)
-            else:
-                bar.update(task, advance=len(GRASPABLE_PARTS[n]))
-            gs = load_grasp_set(path)
-            summary[n] = {"parts": gs.summary(), "valid_share": float(gs.valid.mean()), **gs.meta}
+        task = bar.add_task("objects", total=len(names), completed=len(names) - len(todo))
+        for gs in synthesize_grasp_sets(todo, workers=workers, scale=scale, per_part=per_part, device=device,
+                                        seed=seed, cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
+                                        max_rounds=max_rounds):
+            save_grasp_set(gs, out)
+            bar.update(task, advance=1, description=gs.category)
+    summary = {}
+    for n in names:
+        gs = load_grasp_set(grasp_set_path(out, n, scale))
+        summary[n] = {"parts": gs.summary(), "valid_share": float(gs.valid.mean()), **gs.meta}
     old = out / "summary.json"  # objects from earlier calls stay in the library's summary
     library = json.loads(old.read_text()) if old.exists() else {}
     tmp = old.with_suffix(".json.tmp")

@@ -1,5 +1,6 @@
 """Grasp sets: a part short of valid grasps gets more batches, and every batch is kept."""
 
+import numpy as np
 import pytest
 
 from vlgsim.grasp.dex_pipeline import synthesize_grasp_set
@@ -39,3 +40,14 @@ def test_synth_grasps_cli_resumes_and_keeps_the_library_summary(tmp_path):
     res = CliRunner().invoke(app, args + ["--objects", "spoon"])
     assert res.exit_code != 0 and "spoon" in res.output
     assert set(json.loads((tmp_path / "summary.json").read_text())) == {"apple", "block"}
+
+
+def test_worker_processes_give_the_same_grasp_sets():
+    from vlgsim.grasp.dex_pipeline import synthesize_grasp_sets
+
+    kw = dict(per_part=2, device="cpu", cfg=SynthesisConfig(iterations=5))
+    serial = {gs.category: gs for gs in synthesize_grasp_sets(["block", "apple"], workers=1, **kw)}
+    parallel = {gs.category: gs for gs in synthesize_grasp_sets(["block", "apple"], workers=2, **kw)}
+    assert set(parallel) == {"block", "apple"}
+    for c, gs in serial.items():
+        assert np.array_equal(gs.grasps, parallel[c].grasps) and np.array_equal(gs.valid, parallel[c].valid)

@@ -9,7 +9,10 @@ writes and reads them (one compressed ``.npz`` per object, SPEC section 6).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -134,3 +137,16 @@ def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, 
               "min_valid": min_valid, "max_rounds": max_rounds,
               "optimise_s": round(t_opt, 2), "validate_s": round(t_val, 2)},
     )
+
+
+def synthesize_grasp_sets(categories: list[str], workers: int = 1, **kwargs) -> Iterator[GraspSet]:
+    """:func:`synthesize_grasp_set` for each category (same keyword arguments, no ``on_part``),
+    yielded as each finishes. ``workers`` > 1 runs objects in that many processes (Warp's CPU
+    kernels use one core each); one object's grasps do not depend on the others or on ``workers``."""
+    if workers <= 1 or len(categories) <= 1:
+        for c in categories:
+            yield synthesize_grasp_set(c, **kwargs)
+        return
+    with ProcessPoolExecutor(min(workers, len(categories)), mp_context=get_context("spawn")) as pool:
+        for fut in as_completed([pool.submit(synthesize_grasp_set, c, **kwargs) for c in categories]):
+            yield fut.result()
