@@ -8,7 +8,7 @@ coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1) of eve
 the hand, and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
 :mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each finger
-within 1 cm of the object is closed across its gap plus a 1 mm squeeze (0.25 s), exactly as
+within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
 section 4): ``Suc`` object >= 3 cm above its start after the hold; ``PTA`` >= 1 fingertip
