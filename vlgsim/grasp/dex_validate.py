@@ -58,10 +58,10 @@ class GraspValidation:
     caption: str
 
 
-def _finger_jacobian(hand: HandModel, g: np.ndarray, finger: int, p: np.ndarray) -> tuple[list[int], np.ndarray]:
+def _finger_jacobian(hand: HandModel, g: np.ndarray, X: np.ndarray, finger: int,
+                     p: np.ndarray) -> tuple[list[int], np.ndarray]:
     """The finger's joint indices and the (3, k) numerical Jacobian (metres per radian) of the
-    point ``p`` (grasp frame) fixed to its distal link."""
-    X = forward_kinematics(hand, g)
+    point ``p`` (grasp frame) fixed to its distal link; ``X`` is the grasp's forward kinematics."""
     lk = hand.tip_link[finger]
     local = np.linalg.solve(X[lk], np.r_[p, 1.0])
     joints = sorted({int(hand.link_joint[k]) for k in range(hand.n_links)
@@ -83,11 +83,12 @@ def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> np
     dq = 2 SQUEEZE_STEP J^T (SQUEEZE_M u). The other fingers keep their joint values.
     Returns 22 joint targets (radians)."""
     points, gaps, towards = distal_contacts(hand, g, mesh)
+    X = forward_kinematics(hand, g)
     dq = np.zeros(len(hand.lower))
     for i in range(len(FINGERS)):
         if gaps[i] > CLOSE_REACH_M:
             continue
-        joints, J = _finger_jacobian(hand, g, i, points[i])
+        joints, J = _finger_jacobian(hand, g, X, i, points[i])
         cross = J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), towards[i] * max(gaps[i], 0.0))
         dq[joints] += cross + 2 * SQUEEZE_STEP * J.T @ (towards[i] * SQUEEZE_M)
     return np.clip(g[9:] + dq, hand.lower, hand.upper)
