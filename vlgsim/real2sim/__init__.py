@@ -1,0 +1,14 @@
+"""Sim-to-real and real-to-sim: the Robot protocol, drivers (SAPIEN stand-ins, Franka via
+franky-control, Shadow Hand via ROS), the safety layer, cameras and real runs."""
+
+from vlgsim.real2sim.robot import (
+    CartesianCommand,
+    Command,
+    GripperCommand,
+    JointCommand,
+    Robot,
+    RobotBase,
+    RobotState,
+)
+
+__all__ = ["CartesianCommand", "Command", "GripperCommand", "JointCommand", "Robot", "RobotBase", "RobotState"]
