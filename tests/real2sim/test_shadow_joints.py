@@ -157,3 +157,17 @@ def test_ros_message_fields():  # pragma: no cover - runs where ROS 2 exists
     msg = to_joint_trajectory_msg(plan)
     assert list(msg.joint_names) == list(ROS_JOINT_NAMES)
     assert (msg.points[0].time_from_start.sec, msg.points[0].time_from_start.nanosec) == (1, 250_000_000)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.just(1e30), min_size=0, max_size=26),
+    st.lists(st.text(max_size=3) | st.none(), min_size=22, max_size=24)))
+def test_fuzzed_joint_vectors_map_or_raise_a_named_rule(values):
+    for fn, n in ((model_to_ros, 22), (ros_to_model, 24)):
+        try:
+            out = fn(values)
+        except ValueError as e:
+            assert "rule:" in str(e)
+        else:
+            assert len(values) == n and np.all(np.isfinite(out))
