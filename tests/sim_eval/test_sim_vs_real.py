@@ -199,3 +199,17 @@ def test_cli_from_eval_report_folders_and_bad_input(tmp_path):
     assert res.exit_code == 2 and "success_rate = nan" in res.output
     res = CliRunner().invoke(app, ["compare-sim-real", "--out", str(out)])
     assert res.exit_code == 2 and "give --pairs FILE or" in res.output
+
+
+def test_shipped_csv_of_simpler_values_gives_simplers_per_task_numbers(tmp_path):
+    """tests/sim_eval/simpler_published_pairs.csv holds the REAL_PERF/SIMPLER_PERF values above (the
+    README's example input)."""
+    from pathlib import Path
+
+    comp = compare(read_pairs(Path(__file__).with_name("simpler_published_pairs.csv")))
+    assert [a.task for a in comp.per_task] == list(SIMPLER)
+    for a in comp.per_task:
+        assert a.mmrv == pytest.approx(SIMPLER[a.task][2], abs=1e-12)
+        assert a.pearson_r == pytest.approx(SIMPLER[a.task][3], abs=1e-12)
+    assert comp.mean_pearson_r == pytest.approx(np.mean([v[3] for v in SIMPLER.values()]))
+    assert round(comp.mean_pearson_r, 3) == 0.883 and round(comp.mean_mmrv, 3) == 0.042
