@@ -18,7 +18,6 @@ from vlgsim.sim_eval.sim_vs_real import (
     mean_maximum_rank_violation,
     pearson_correlation,
     read_pairs,
-    write_comparison,
 )
 
 # REAL_PERF and SIMPLER_PERF of simpler-env/SimplerEnv simpler_env/utils/metrics.py (commit 4ab7178), policy

@@ -17,30 +17,29 @@ x = -MJCF y and URDF y = MJCF x: THJ5 (both ``0 0 -1``), THJ4 and THJ3 (URDF +y,
 keep their sign, THJ2 and THJ1 (URDF +x, MJCF +y) flip it, which also turns the MJCF's
 distal range [-90, 0] deg into Shadow's flexion range [0, 90] deg.
 
-=============  =========  ====  ==========================================
-model (MJCF)   ROS        sign  what it moves
-=============  =========  ====  ==========================================
-FFJ0           rh_FFJ1    +1    index distal (DIP), coupled to FFJ1/rh_FFJ2
-FFJ1           rh_FFJ2    +1    index middle (PIP)
-FFJ2           rh_FFJ3    +1    index knuckle flexion (MCP)
-FFJ3           rh_FFJ4    -1    index abduction
-MFJ0..MFJ3     rh_MFJ1..4 +,+,+,-  middle finger, as the index
-RFJ0..RFJ3     rh_RFJ1..4 +,+,+,+  ring finger (abduction axis +y in both)
-LFJ0..LFJ3     rh_LFJ1..4 +,+,+,+  little finger, as the ring finger
-LFJ4           rh_LFJ5    +1    little finger metacarpal (palm cup)
-THJ0           rh_THJ1    -1    thumb distal flexion
-THJ1           rh_THJ2    -1    thumb middle flexion
-THJ2           rh_THJ3    +1    thumb hub
-THJ3           rh_THJ4    +1    thumb proximal (abduction towards the palm)
-THJ4           rh_THJ5    +1    thumb base rotation
--              rh_WRJ1    -     wrist flexion: not in the model (0 rad)
--              rh_WRJ2    -     wrist deviation: not in the model (0 rad)
-=============  =========  ====  ==========================================
+Mapping (q_ros = sign * q_model)::
+
+    model (MJCF)    ROS              sign           what it moves
+    FFJ0            rh_FFJ1          +1             index distal (DIP), coupled to rh_FFJ2
+    FFJ1            rh_FFJ2          +1             index middle (PIP)
+    FFJ2            rh_FFJ3          +1             index knuckle flexion (MCP)
+    FFJ3            rh_FFJ4          -1             index abduction
+    MFJ0..MFJ3      rh_MFJ1..rh_MFJ4 +1 +1 +1 -1    middle finger, as the index
+    RFJ0..RFJ3      rh_RFJ1..rh_RFJ4 +1 +1 +1 +1    ring finger (abduction axis +y in both)
+    LFJ0..LFJ3      rh_LFJ1..rh_LFJ4 +1 +1 +1 +1    little finger, as the ring finger
+    LFJ4            rh_LFJ5          +1             little finger metacarpal (palm cup)
+    THJ0            rh_THJ1          -1             thumb distal flexion
+    THJ1            rh_THJ2          -1             thumb middle flexion
+    THJ2            rh_THJ3          +1             thumb hub
+    THJ3            rh_THJ4          +1             thumb proximal (abduction towards the palm)
+    THJ4            rh_THJ5          +1             thumb base rotation
+    -               rh_WRJ1          -              wrist flexion: not in the model (0 rad)
+    -               rh_WRJ2          -              wrist deviation: not in the model (0 rad)
 
 The wrist joints are not among the model's 22: a grasp's palm pose is a free 6-DoF pose,
 realised on hardware by the arm the hand is mounted on (a UR10e in the seed papers) with the
 wrist held at WRJ1 = WRJ2 = 0 rad (``WRIST_NEUTRAL``). Coupled distal joints: on the real
-hand J1 and J2 of each finger share one tendon (the driver splits the combined J0 = J1 + J2);
+hand J1 and J2 of each finger share one tendon (one motor drives their sum J0 = J1 + J2);
 the MJCF models this with a fixed tendon (``T_FFJ1c``: 0.00705 q_FFJ0 - 0.00805 q_FFJ1 within
 +-0.001, i.e. rh_FFJ1 ~= 1.14 rh_FFJ2, see ``HandModel.couplings``). Commands carry J1 and
 J2 separately, as the trajectory controller expects.

@@ -228,7 +228,8 @@ def write_comparison(comp: SimRealComparison, out_dir: Path) -> tuple[Path, Path
              f"- all {len(comp.pairs)} pairs pooled: Pearson r {_fmt(comp.pooled.pearson_r)}, "
              f"MMRV {_fmt(comp.pooled.mmrv)}", "",
              "| task | policies | Pearson r | MMRV | note |", "|---|---|---|---|---|",
-             *[f"| {a.task} | {a.n_policies} | {_fmt(a.pearson_r)} | {_fmt(a.mmrv)} | {a.note} |" for a in comp.per_task],
+             *[f"| {a.task} | {a.n_policies} | {_fmt(a.pearson_r)} | {_fmt(a.mmrv)} | {a.note} |"
+               for a in comp.per_task],
              "", "| policy | task | sim success | real success |", "|---|---|---|---|",
              *[f"| {p.policy} | {p.task} | {p.sim_success:.3f} | {p.real_success:.3f} |" for p in comp.pairs],
              "", f"![sim vs real]({png.name})", ""]
