@@ -176,8 +176,8 @@ def test_fuzzed_joint_vectors_map_or_raise_a_named_rule(values):
 def test_docstring_table_matches_the_map():
     import vlgsim.real2sim.shadow_joints as sj
 
-    rows = [ln.split() for ln in sj.__doc__.splitlines() if ln.strip()[:2] in ("FF", "MF", "RF", "LF", "TH")]
-    single = {r[0]: (r[1], float(r[2])) for r in rows if ".." not in r[0]}
+    rows = [r for r in map(str.split, sj.__doc__.splitlines()) if len(r) > 2 and r[1].startswith("rh_")]
+    single = {r[0]: (r[1], float(r[2])) for r in rows if ".." not in r[0] and r[0] != "-"}
     table = {m: (r, s) for m, r, s in MODEL_TO_ROS}
     assert len(single) == 10 and all(table[m] == v for m, v in single.items())
     for r in rows:
