@@ -419,5 +419,29 @@ def score_realvlg(
     typer.echo(f"score: {jp}\nscore: {mp}")
 
 
+@app.command("compare-sim-real")
+def compare_sim_real(
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV/JSON: policy,task,sim_success,real_success"),
+    runs: list[str] = typer.Option([], "--runs", help="SIM_DIR:REAL_DIR report.json folders of one policy (repeat)"),
+    out: Path = typer.Option(Path("runs/sim_vs_real"), "--out"),
+):
+    """Sim-vs-real agreement (SimplerEnv's Pearson r and MMRV): report.json, report.md, scatter.png."""
+    from vlgsim.sim_eval.sim_vs_real import compare, pairs_from_reports, read_pairs, write_comparison
+
+    try:
+        if (pairs is None) == (not runs):
+            raise ValueError("give --pairs FILE or one or more --runs SIM_DIR:REAL_DIR (not both)")
+        bad = [r for r in runs if r.count(":") != 1]
+        if bad:
+            raise ValueError(f"--runs {bad[0]!r}; rule: SIM_DIR:REAL_DIR")
+        rows = read_pairs(pairs) if pairs else pairs_from_reports([tuple(map(Path, r.split(":"))) for r in runs])
+        jp, mp, png = write_comparison(compare(rows), out)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    typer.echo(mp.read_text())
+    typer.echo(f"report: {jp}\nreport: {mp}\nplot: {png}")
+
+
 if __name__ == "__main__":
     app()
