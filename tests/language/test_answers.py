@@ -165,7 +165,7 @@ def _deep_list(depth):
     ('{"bbox_2d": [1, 2, 3, 4e999]}', "bbox", ["finite"]),
     ('{"box": [1, 2, 3, 4]}', "bbox", ["bbox_2d"]),
     ("[true, 1, 2, 3]", "bbox", ["True", "not a number"]),
-    ("[[1, 2, 3, 4]]", "bbox", ["exactly 4", "got 1"]),
+    ("[[1, 2, 3, 4], [5, 6, 7, 8]]", "bbox", ["exactly 4", "got 2"]),
     ("[[[[[[1, 2, 3, 4]]]]]]", "bbox", ["nested"]),
     ("[" * 5000 + "1, 2, 3, 4" + "]" * 5000, "bbox", ["nested"]),
     ("[" * 500_000 + "]" * 500_000, "bbox", ["longer"]),
