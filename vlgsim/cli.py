@@ -395,11 +395,17 @@ def generate_oracle_predictions(
     data: Path = typer.Option(..., "--data", help="dataset folder"),
     out: Path = typer.Option(..., "--out", help="predictions .jsonl to write"),
     shift_px: float = typer.Option(0.0, "--shift-px", help="shift every box right by this many pixels"),
+    protocol: str = typer.Option("vlgsim", "--protocol", help="theta convention: vlgsim, realvlg-r1 (image axes)"),
 ):
     """Ground-truth answers in the scorer's format (a check of the scorer and the parsers)."""
     from vlgsim.data.realvlg import oracle_predictions
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
 
-    lines = oracle_predictions(data, shift_px)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    lines = oracle_predictions(data, shift_px, protocol)
     out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     typer.echo(f"{len(lines)} predictions: {out}")
 
@@ -409,11 +415,19 @@ def score_realvlg(
     data: list[Path] = typer.Option(..., "--data", help="dataset folder (repeat for several splits)"),
     predictions: Path = typer.Option(..., "--predictions", help="JSON lines: sample, view, task, answer"),
     out: Optional[Path] = typer.Option(None, "--out", help="where score.json/score.md go (default: next to predictions)"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim (fixed conventions), realvlg-r1 (RealVLG-R1's evaluation code) or "
+                                      "realvlg-r1-faithful (plus its angular_diff radian bug)"),
 ):
     """RealVLG metrics per task and split (bbox, mask, grasp, contact) and parse-failure rates."""
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
     from vlgsim.sim_eval.realvlg_score import score, write_score
 
-    report = score(data, predictions)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    report = score(data, predictions, protocol)
     jp, mp = write_score(report, out or predictions.parent / f"{predictions.stem}_score")
     typer.echo(mp.read_text())
     typer.echo(f"score: {jp}\nscore: {mp}")
