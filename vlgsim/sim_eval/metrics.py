@@ -167,7 +167,7 @@ def _signed_area(p: np.ndarray) -> float:
     if len(p) < 3:
         return 0.0
     x, y = p[:, 0], p[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return 0.5 * float(np.dot(x[:-1], y[1:]) + x[-1] * y[0] - np.dot(x[1:], y[:-1]) - x[0] * y[-1])
 
 
 def polygon_area(poly) -> float:

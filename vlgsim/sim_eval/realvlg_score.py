@@ -53,6 +53,7 @@ from vlgsim.language import realvlg_r1 as r1_answers
 from vlgsim.language.answers import parse_answer
 from vlgsim.sim_eval import metrics as M
 from vlgsim.sim_eval import realvlg_r1 as R1
+from vlgsim.sim_eval.mask_answers import read_mask_answer
 
 TASKS = ("bbox", "grasp", "contact", "mask")
 MAX_LISTED_LINES = 50
@@ -165,19 +166,6 @@ class Item:
     values: dict = field(default_factory=dict)
 
 
-def _decode_mask(answer, shape) -> Optional[np.ndarray]:
-    from pycocotools import mask as mask_utils
-
-    try:
-        rle = json.loads(answer) if isinstance(answer, str) else answer
-        if isinstance(rle, dict) and "counts" in rle and list(rle["size"]) == list(shape):
-            counts = rle["counts"].encode() if isinstance(rle["counts"], str) else rle["counts"]
-            return mask_utils.decode({"size": list(rle["size"]), "counts": counts}).astype(bool)
-    except Exception:  # noqa: BLE001 - any malformed mask answer is a parse failure
-        pass
-    return None
-
-
 @dataclass(frozen=True)
 class GroundTruth:
     """A view's ground truth for one task: box (4,), rectangles (M, 5), contacts (M, 4) or an
@@ -193,9 +181,9 @@ def score_answer(answer: Any, gt: GroundTruth, protocol: str = "vlgsim") -> Item
     for a bad answer."""
     task, W, H = gt.task, gt.image_size[0], gt.image_size[1]
     if task == "mask":
-        m = _decode_mask(answer, (H, W))
+        m, why = read_mask_answer(answer, (H, W))
         if m is None:
-            return Item(False, "not a COCO RLE dict of the image size")
+            return Item(False, why)
         return Item(True, values=dict(mask=m))
     if protocol == "vlgsim":
         parsed = parse_answer(answer, task)
