@@ -204,7 +204,14 @@ def oracle_predictions(out: Path, shift_px: float = 0.0, protocol: str = "vlgsim
     parsers. Boxes and contacts are written as RealVLG-R1's prompts ask, ``(x1,y1),(x2,y2)``,
     grasps as ``(x, y, theta, w)``; theta is counter-clockwise on screen for the ``vlgsim``
     protocol and in image axes (the opposite sign) for ``realvlg-r1``/``realvlg-r1-faithful``.
-    Numbers are written with 6 decimals (the published parsers read no exponents)."""
+    Numbers are written with 6 decimals (the published parsers read no exponents).
+
+    Which label: the first grasp rectangle / contact pair, except under the RealVLG-R1
+    protocols, whose success rule checks the angle of the highest-IoU ground truth only and
+    whose predicted rectangle is 40 px tall: there an exact copy of a label can fail (a
+    differently oriented label overlaps the taller rectangle more), so the oracle answers
+    the first label that the protocol accepts (the first label if none is)."""
+    from vlgsim.sim_eval import realvlg_r1 as R1
 
     def f(v: float) -> str:
         return format(float(v), ".6f")
@@ -221,9 +228,21 @@ def oracle_predictions(out: Path, shift_px: float = 0.0, protocol: str = "vlgsim
                 lines.append(dict(where, task="bbox", answer=f"<think>ok</think><answer>{box}</answer>"))
                 lines.append(dict(where, task="mask", answer=tgt["rle"]))
             if v["grasp_rects"]:
-                x, y, t, w, _ = v["grasp_rects"][0]
+                rects = np.asarray(v["grasp_rects"], np.float64).reshape(-1, 5)
+                pick = 0
+                if protocol != "vlgsim":
+                    pts = R1.vlgsim_rects_to_points8(rects)
+                    ok = [R1.grasp_match([r[0], r[1], -r[2], r[3]], pts, protocol.endswith("faithful")).success
+                          for r in rects]
+                    pick = ok.index(True) if True in ok else 0
+                x, y, t, w, _ = rects[pick]
                 lines.append(dict(where, task="grasp", answer=f"({f(x)}, {f(y)}, {f(sign * t)}, {f(w)})"))
             if v["contact_points"]:
-                c = v["contact_points"][0]
+                pairs = np.asarray(v["contact_points"], np.float64).reshape(-1, 4)
+                pick = 0
+                if protocol != "vlgsim":
+                    ok = [R1.contact_match(c, pairs, protocol.endswith("faithful")).success for c in pairs]
+                    pick = ok.index(True) if True in ok else 0
+                c = pairs[pick]
                 lines.append(dict(where, task="contact", answer=f"({f(c[0])}, {f(c[1])}), ({f(c[2])}, {f(c[3])})"))
     return lines
