@@ -59,7 +59,8 @@ def eval_cmd(
     settings are kept aside as episodes.<time>.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
+    from vlgsim.sim_eval.report import (EpisodeLog, clean_temp_files, finished_videos, read_episode_log, summarize,
+                                        write_report, write_video)
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
     if suite is not None:
@@ -71,6 +72,7 @@ def eval_cmd(
     run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps,
                     vlgsim=__version__)
     log_path, meta_path = out / "episodes.jsonl", out / "run.json"
+    clean_temp_files(out)  # left by a killed writer
     previous = read_episode_log(log_path)
     same_run = meta_path.exists() and json.loads(meta_path.read_text()) == run_meta
     if previous and not (resume and same_run):
@@ -82,7 +84,8 @@ def eval_cmd(
     meta_path.write_text(json.dumps(run_meta))
     log = EpisodeLog(log_path)
     seeds = [seed + i for i in range(episodes)]
-    videos: list[str] = sorted(str(p.relative_to(out)) for p in (out / "videos").glob("*.mp4")) if previous else []
+    # resuming: keep the videos of logged episodes only (one cut by a kill is re-rendered with its episode)
+    videos: list[str] = finished_videos(out, previous) if previous else []
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("success {task.fields[rate]}"), TimeRemainingColumn()) as bar:
@@ -90,11 +93,11 @@ def eval_cmd(
         done = {"n": len(previous), "k": sum(r.success for r in previous)}
 
         def on_result(r, frames):
-            log.write(r)
-            if frames:
+            if frames:  # the video first: a result in the log always has its finished video
                 p = write_video(out / "videos" / f"episode_{r.episode:03d}_seed_{r.seed}.mp4", frames)
                 if p:
                     videos.append(str(p.relative_to(out)))
+            log.write(r)
             done["n"] += 1
             done["k"] += int(r.success)
             bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
