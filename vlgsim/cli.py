@@ -298,6 +298,8 @@ def train_grpo_cmd(
     warm_start: int = typer.Option(-1, "--warm-start", help="SFT steps on ground truth first (-1: 300 for the tiny model, else 0)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: 1 for the tiny model)"),
     seed: int = typer.Option(0, "--seed"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim, or realvlg-r1 (RealVLG-R1's format prompts and reward functions)"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -308,7 +310,7 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
-                            torch_threads=threads, seed=seed)
+                            torch_threads=threads, seed=seed, protocol=protocol)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)
