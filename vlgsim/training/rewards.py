@@ -1,4 +1,4 @@
-"""Verifiable rewards for GRPO-style fine-tuning of VLMs (RealVLG-R1, UniVG-R1).
+"""Verifiable rewards for GRPO-style fine-tuning of VLMs (after RealVLG-R1 and UniVG-R1).
 
 ``reward = accuracy_weight * accuracy + format_weight * format`` (defaults 0.9 / 0.1), or
 ``reward = accuracy`` with ``use_format=False``. ``format`` is 1.0 iff the completion is
@@ -7,7 +7,9 @@ Accuracies are in [0, 1] and 0.0 when the ground truth is empty or the answer un
 
 * bbox: IoU of ``[x1, y1, x2, y2]`` pixel boxes (best over the ground-truth boxes).
 * grasp: ``max_gt 1 / (1 + sum_i Huber_1(s_i - g_i))`` on the normalised vectors
-  ``[x / W, y / H, cos(theta), sin(theta), w / W]``, see :func:`grasp_accuracy`.
+  ``[x / W, y / H, cos(theta), sin(theta), w / W]``, see :func:`grasp_accuracy` (RealVLG-R1's
+  ``rect_grasp.py`` has the same form on raw pixels with unfolded theta: the normalisation
+  and folding are vlgsim's).
 * contact: best rotated-rectangle IoU of the RealVLG contact rectangles.
 * mask: mask IoU; the answer is a COCO RLE or COCO polygons (JSON, see
   :mod:`vlgsim.sim_eval.mask_answers`), the solution a COCO RLE of the ground-truth mask.
@@ -97,7 +99,9 @@ def huber(d, delta: float = HUBER_DELTA) -> np.ndarray:
 
 
 def grasp_vector(grasp, image_size: Sequence[float]) -> np.ndarray:
-    """RealVLG-R1's normalised grasp vector ``[x / W, y / H, cos(theta), sin(theta), w / W]``.
+    """vlgsim's normalised grasp vector ``[x / W, y / H, cos(theta), sin(theta), w / W]`` (not
+    RealVLG-R1's: its ``rect_grasp.py`` uses ``[x, y, cos(theta), sin(theta), w]`` in raw pixels
+    with theta unfolded, see :func:`vlgsim.sim_eval.realvlg_r1.grasp_reward`).
 
     ``grasp`` = ``[x_px, y_px, theta_deg, width_px, ...]`` (extra entries such as the jaw
     height are ignored); ``image_size`` = ``(W, H)`` pixels. ``theta`` is folded to
