@@ -206,7 +206,8 @@ def score_answer(answer: Any, gt: GroundTruth, protocol: str = "vlgsim") -> Item
     reason = "" if R1.in_range(v) else "a number is not finite or beyond +-1e6: scored as wrong"
     if task == "bbox":
         giou, ciou = R1.box_giou_ciou(v, gt.value)
-        iou = float(M.box_iou(v, gt.value)[0]) if not reason else 0.0
+        box = np.r_[np.minimum(v[:2], v[2:]), np.maximum(v[:2], v[2:])]  # shapely boxes, as eval_bbox.py's GIoU
+        iou = float(M.box_iou(box, gt.value)[0]) if not reason else 0.0
         return Item(True, reason, dict(iou=iou, giou=giou, ciou=ciou))
     if task == "grasp":
         m = R1.grasp_match(v, R1.vlgsim_rects_to_points8(gt.value), faithful)
