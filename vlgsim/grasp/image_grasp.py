@@ -5,6 +5,11 @@ deprojected with the depth image to a surface point; the jaw endpoints' pixel ra
 intersected with the horizontal plane through that point, giving the jaw axis and the
 opening in metres; the TCP goes ``GRASP_DEPTH_M`` below the surface point, but no lower
 than ``MIN_TCP_Z_M`` above the table.
+
+Invalid actions (:class:`InvalidAction`, naming the value and the rule): a wrong shape,
+NaN/inf, an entry beyond +-1e6, a centre outside the image or without depth, a width <= 0
+or wider than the image, and a ``grasp_rect`` whose opening at the grasp depth exceeds the
+gripper's (``MAX_GRIPPER_OPENING_M`` + ``OPENING_TOLERANCE_M``) instead of being clipped.
 """
 
 from __future__ import annotations
