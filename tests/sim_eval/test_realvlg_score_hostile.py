@@ -23,7 +23,6 @@ from vlgsim.language import realvlg_r1 as A
 from vlgsim.language.answers import ParsedAnswer, ParseFailure, parse_answer
 from vlgsim.sim_eval.realvlg_score import GroundTruth, read_predictions, score, score_answer
 
-pytestmark = pytest.mark.sim
 N = 6
 R1 = ("realvlg-r1", "realvlg-r1-faithful")
 
@@ -56,6 +55,7 @@ def _targets(dataset):
 # ----------------------------------------------------------------------------- oracle and hand formula
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("protocol", ["vlgsim", *R1])
 def test_oracle_scores_100_percent(dataset, tmp_path, protocol):
     rep = score([dataset], _write(tmp_path / "p.jsonl", oracle_predictions(dataset, protocol=protocol)), protocol)
@@ -84,6 +84,7 @@ def test_vlgsim_theta_under_realvlg_r1_is_mirrored():
         assert not score_answer(mirrored, gt, protocol).values["success"], protocol
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("protocol", ["vlgsim", *R1])
 def test_an_8px_shift_gives_the_hand_formula(dataset, tmp_path, protocol):
     d = 8.0
@@ -106,7 +107,8 @@ def test_an_8px_shift_gives_the_hand_formula(dataset, tmp_path, protocol):
 # ----------------------------------------------------------------------------- hostile inputs
 
 
-def test_answering_one_sample_of_ten_is_not_100_percent(dataset, tmp_path):
+@pytest.mark.sim
+def test_answering_one_sample_of_many_is_not_100_percent(dataset, tmp_path):
     lines = [x for x in oracle_predictions(dataset) if x["task"] == "bbox"][:1]
     p = _write(tmp_path / "p.jsonl", lines)
     row = score([dataset], p)["results"]["bbox/seen"]
@@ -117,6 +119,7 @@ def test_answering_one_sample_of_ten_is_not_100_percent(dataset, tmp_path):
     assert r1["validity_rate"] == pytest.approx(1 / n) and r1["unanswered"] == n - 1  # reported beside the mean
 
 
+@pytest.mark.sim
 def test_duplicates_count_once_and_are_listed(dataset, tmp_path):
     good = [x for x in oracle_predictions(dataset) if x["task"] == "bbox"]
     wrong = dict(good[0], answer="(0,0),(1,1)")
@@ -127,6 +130,7 @@ def test_duplicates_count_once_and_are_listed(dataset, tmp_path):
     assert rep["results"]["bbox/seen"]["acc_at_0_5"] == 1.0  # the first answer wins, the copies are not scored
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("field,value,words", [
     ("sample", 1.9, "JSON integer"), ("sample", True, "JSON integer"), ("sample", "1", "JSON integer"),
     ("sample", None, "JSON integer"), ("sample", 10 ** 30, "not in the seen dataset"), ("sample", -1, ">= 0"),
@@ -142,6 +146,7 @@ def test_sample_and_view_must_be_integers_in_range(dataset, tmp_path, field, val
     assert rep["results"]["bbox/seen"]["answered"] == 1
 
 
+@pytest.mark.sim
 def test_a_non_utf8_byte_spoils_its_line_only(dataset, tmp_path):
     good = [x for x in oracle_predictions(dataset) if x["task"] == "bbox"]
     raw = b"".join(json.dumps(x).encode() + b"\n" for x in good)
@@ -160,6 +165,7 @@ def test_a_non_utf8_byte_spoils_its_line_only(dataset, tmp_path):
 @pytest.mark.parametrize("protocol", ["vlgsim", *R1])
 @pytest.mark.parametrize("answer", ["(1e155, 20, 30, 40)", "(20, 20, 1e155, 40)", "[20, 20, 30, 1e308]",
                                     "(" + "9" * 400 + ", 1, 2, 3)", "(1e400, 1, 2, 3)"])
+@pytest.mark.sim
 def test_huge_numbers_in_a_grasp_answer_are_a_failure_not_a_crash(dataset, tmp_path, protocol, answer):
     lines = [x for x in oracle_predictions(dataset, protocol=protocol) if x["task"] == "grasp"]
     lines[0] = dict(lines[0], answer=answer)
@@ -173,6 +179,7 @@ def test_huge_numbers_in_a_grasp_answer_are_a_failure_not_a_crash(dataset, tmp_p
         assert any("beyond" in r for r in row["parse_failure_reasons"])
 
 
+@pytest.mark.sim
 def test_u2028_inside_a_json_string_does_not_split_the_line(dataset, tmp_path):
     good = [x for x in oracle_predictions(dataset) if x["task"] == "bbox"]
     good[0] = dict(good[0], answer=good[0]["answer"].replace("<think>ok", "<think>o\u2028k\u2029\x85"))
@@ -184,6 +191,7 @@ def test_u2028_inside_a_json_string_does_not_split_the_line(dataset, tmp_path):
     assert rep["results"]["bbox/seen"]["acc_at_0_5"] == 1.0
 
 
+@pytest.mark.sim
 def test_unknown_protocol_is_refused_with_the_rule(dataset, tmp_path):
     p = _write(tmp_path / "p.jsonl", [])
     res = CliRunner().invoke(app, ["score", "realvlg", "--data", str(dataset), "--predictions", str(p),
