@@ -59,7 +59,8 @@ def eval_cmd(
     settings are kept aside as episodes.<time>.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
+    from vlgsim.sim_eval.report import (EpisodeLog, clean_temp_files, finished_videos, read_episode_log, summarize,
+                                        write_report, write_video)
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
     if suite is not None:
@@ -71,6 +72,7 @@ def eval_cmd(
     run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps,
                     vlgsim=__version__)
     log_path, meta_path = out / "episodes.jsonl", out / "run.json"
+    clean_temp_files(out)  # left by a killed writer
     previous = read_episode_log(log_path)
     same_run = meta_path.exists() and json.loads(meta_path.read_text()) == run_meta
     if previous and not (resume and same_run):
@@ -82,7 +84,8 @@ def eval_cmd(
     meta_path.write_text(json.dumps(run_meta))
     log = EpisodeLog(log_path)
     seeds = [seed + i for i in range(episodes)]
-    videos: list[str] = sorted(str(p.relative_to(out)) for p in (out / "videos").glob("*.mp4")) if previous else []
+    # resuming: keep the videos of logged episodes only (one cut by a kill is re-rendered with its episode)
+    videos: list[str] = finished_videos(out, previous) if previous else []
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("success {task.fields[rate]}"), TimeRemainingColumn()) as bar:
@@ -90,11 +93,11 @@ def eval_cmd(
         done = {"n": len(previous), "k": sum(r.success for r in previous)}
 
         def on_result(r, frames):
-            log.write(r)
-            if frames:
+            if frames:  # the video first: a result in the log always has its finished video
                 p = write_video(out / "videos" / f"episode_{r.episode:03d}_seed_{r.seed}.mp4", frames)
                 if p:
                     videos.append(str(p.relative_to(out)))
+            log.write(r)
             done["n"] += 1
             done["k"] += int(r.success)
             bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
@@ -295,6 +298,8 @@ def train_grpo_cmd(
     warm_start: int = typer.Option(-1, "--warm-start", help="SFT steps on ground truth first (-1: 300 for the tiny model, else 0)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: 1 for the tiny model)"),
     seed: int = typer.Option(0, "--seed"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim, or realvlg-r1 (RealVLG-R1's format prompts and reward functions)"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -305,7 +310,7 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
-                            torch_threads=threads, seed=seed)
+                            torch_threads=threads, seed=seed, protocol=protocol)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)
@@ -395,11 +400,17 @@ def generate_oracle_predictions(
     data: Path = typer.Option(..., "--data", help="dataset folder"),
     out: Path = typer.Option(..., "--out", help="predictions .jsonl to write"),
     shift_px: float = typer.Option(0.0, "--shift-px", help="shift every box right by this many pixels"),
+    protocol: str = typer.Option("vlgsim", "--protocol", help="theta convention: vlgsim, realvlg-r1 (image axes)"),
 ):
     """Ground-truth answers in the scorer's format (a check of the scorer and the parsers)."""
     from vlgsim.data.realvlg import oracle_predictions
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
 
-    lines = oracle_predictions(data, shift_px)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    lines = oracle_predictions(data, shift_px, protocol)
     out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     typer.echo(f"{len(lines)} predictions: {out}")
 
@@ -409,11 +420,19 @@ def score_realvlg(
     data: list[Path] = typer.Option(..., "--data", help="dataset folder (repeat for several splits)"),
     predictions: Path = typer.Option(..., "--predictions", help="JSON lines: sample, view, task, answer"),
     out: Optional[Path] = typer.Option(None, "--out", help="where score.json/score.md go (default: next to predictions)"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim (fixed conventions), realvlg-r1 (RealVLG-R1's evaluation code) or "
+                                      "realvlg-r1-faithful (plus its angular_diff radian bug)"),
 ):
     """RealVLG metrics per task and split (bbox, mask, grasp, contact) and parse-failure rates."""
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
     from vlgsim.sim_eval.realvlg_score import score, write_score
 
-    report = score(data, predictions)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    report = score(data, predictions, protocol)
     jp, mp = write_score(report, out or predictions.parent / f"{predictions.stem}_score")
     typer.echo(mp.read_text())
     typer.echo(f"score: {jp}\nscore: {mp}")

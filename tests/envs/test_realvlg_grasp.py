@@ -79,6 +79,12 @@ def test_grasping_another_object_is_wrong_object_or_a_miss(grasp_env):
     (np.array([1.0, 2.0, 3.0], np.float32), "shape"),
     (np.array([900, 10, 0, 20], np.float32), "outside the image"),
     ("grasp the mug", "shape"),
+    ([object()] * 4, "not numeric"),
+    ([10 ** 400, 10, 0, 20], "not numeric"),
+    (np.array([160, 120, 0, 1e30]), "beyond +-1e6"),
+    (np.array([160, 120, 1e30, 20]), "beyond +-1e6"),
+    (np.array([160, 120, 0, 330.0]), "width_px <= the image width"),
+    (np.array([160, 120, 0, 300.0]), "gripper's opening"),
 ])
 def test_invalid_action_ends_the_episode_with_a_message(grasp_env, action, rule):
     grasp_env.reset(seed=2)

@@ -198,22 +198,51 @@ def write_coco(out: Path, cfg: DatasetConfig) -> None:
     _atomic_write(out / "grasps.json", json.dumps(grasps).encode())
 
 
-def oracle_predictions(out: Path, shift_px: float = 0.0) -> list[dict]:
-    """Prediction lines that answer every sample's view 0 with its ground truth (box shifted
-    right by ``shift_px``), in the scorer's format: a sanity check for scorers and parsers."""
+def oracle_predictions(out: Path, shift_px: float = 0.0, protocol: str = "vlgsim") -> list[dict]:
+    """Prediction lines that answer every view of every sample with its ground truth (box
+    shifted right by ``shift_px``), in the scorer's format: a sanity check for scorers and
+    parsers. Boxes and contacts are written as RealVLG-R1's prompts ask, ``(x1,y1),(x2,y2)``,
+    grasps as ``(x, y, theta, w)``; theta is counter-clockwise on screen for the ``vlgsim``
+    protocol and in image axes (the opposite sign) for ``realvlg-r1``/``realvlg-r1-faithful``.
+    Numbers are written with 6 decimals (the published parsers read no exponents).
+
+    Which label: the first grasp rectangle / contact pair, except under the RealVLG-R1
+    protocols, whose success rule checks the angle of the highest-IoU ground truth only and
+    whose predicted rectangle is 40 px tall: there an exact copy of a label can fail (a
+    differently oriented label overlaps the taller rectangle more), so the oracle answers
+    the first label that the protocol accepts (the first label if none is)."""
+    from vlgsim.sim_eval import realvlg_r1 as R1
+
+    def f(v: float) -> str:
+        return format(float(v), ".6f")
+
+    sign = 1.0 if protocol == "vlgsim" else -1.0
     lines = []
     for rec in load_records(out):
-        v = rec["views"][0]
-        tgt = next((o for o in v["objects"] if o["object_index"] == rec["target_index"]), None)
-        if tgt is None:
-            continue
-        x1, y1, x2, y2 = tgt["bbox_xyxy"]
-        box = json.dumps({"bbox_2d": [x1 + shift_px, y1, x2 + shift_px, y2], "label": "target"})
-        lines.append({"sample": rec["index"], "task": "bbox", "answer": f"<think>ok</think><answer>{box}</answer>"})
-        lines.append({"sample": rec["index"], "task": "mask", "answer": tgt["rle"]})
-        if v["grasp_rects"]:
-            x, y, t, w, _ = v["grasp_rects"][0]
-            lines.append({"sample": rec["index"], "task": "grasp", "answer": f"({x}, {y}, {t}, {w})"})
-            c = v["contact_points"][0]
-            lines.append({"sample": rec["index"], "task": "contact", "answer": [[c[0], c[1]], [c[2], c[3]]]})
+        for view, v in enumerate(rec["views"]):
+            tgt = next((o for o in v["objects"] if o["object_index"] == rec["target_index"]), None)
+            where = {"sample": rec["index"], "view": view}
+            if tgt is not None:
+                x1, y1, x2, y2 = tgt["bbox_xyxy"]
+                box = f"({f(x1 + shift_px)},{f(y1)}),({f(x2 + shift_px)},{f(y2)})"
+                lines.append(dict(where, task="bbox", answer=f"<think>ok</think><answer>{box}</answer>"))
+                lines.append(dict(where, task="mask", answer=tgt["rle"]))
+            if v["grasp_rects"]:
+                rects = np.asarray(v["grasp_rects"], np.float64).reshape(-1, 5)
+                pick = 0
+                if protocol != "vlgsim":
+                    pts = R1.vlgsim_rects_to_points8(rects)
+                    ok = [R1.grasp_match([r[0], r[1], -r[2], r[3]], pts, protocol.endswith("faithful")).success
+                          for r in rects]
+                    pick = ok.index(True) if True in ok else 0
+                x, y, t, w, _ = rects[pick]
+                lines.append(dict(where, task="grasp", answer=f"({f(x)}, {f(y)}, {f(sign * t)}, {f(w)})"))
+            if v["contact_points"]:
+                pairs = np.asarray(v["contact_points"], np.float64).reshape(-1, 4)
+                pick = 0
+                if protocol != "vlgsim":
+                    ok = [R1.contact_match(c, pairs, protocol.endswith("faithful")).success for c in pairs]
+                    pick = ok.index(True) if True in ok else 0
+                c = pairs[pick]
+                lines.append(dict(where, task="contact", answer=f"({f(c[0])}, {f(c[1])}), ({f(c[2])}, {f(c[3])})"))
     return lines

@@ -216,8 +216,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         bad_type = ""
         try:
             a = np.asarray(action.cpu().numpy() if isinstance(action, torch.Tensor) else action, dtype=np.float64)
-        except (TypeError, ValueError):
-            a, bad_type = np.zeros((0,)), f"{self.action_mode} action {action!r} is not numeric; rule: shape (4,) of numbers"
+        except (TypeError, ValueError, OverflowError):
+            a, bad_type = np.zeros((0,)), f"{self.action_mode} action {str(action)[:80]} is not numeric; rule: shape (4,) of numbers"
         if B == 1 and a.shape == (4,):
             a = a[None]
         depth = self._reset_depth
