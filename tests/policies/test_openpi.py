@@ -237,3 +237,16 @@ def test_openpi_server_errors_are_clear_episode_errors():
     assert bad.failure_mode == "error" and "unreachable" in bad.error
     with pytest.raises(ValueError, match="rule: openpi:HOST:PORT"):
         evaluate(EvalJob("RealVLG-Grasp-v0", "openpi:nohost", kw, max_steps=3), [0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64) | st.builds(packb, st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.text(max_size=8),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8)))
+def test_hostile_requests_are_a_clear_error_or_an_observation(raw):
+    try:
+        obs = OpenPIPolicyServer._observation(raw)
+    except ValueError as e:
+        assert "rule:" in str(e)
+    else:
+        assert isinstance(obs, dict) and isinstance(obs["instruction"], str)
