@@ -2,8 +2,8 @@
 
 lerobot 0.4.x pins torch<2.11 (a multi-GB CUDA download here), so it runs in a side venv
 (``<venv>-lerobot`` beside the running venv, made by ``scripts/setup_lerobot_venv.sh`` from
-``make setup``, or here on first use): ``pip install --no-deps lerobot==0.4.4`` plus the pure-Python packages its
-dataset module imports, on the main venv's torch through a ``.pth`` file. The probe
+``make setup``, or here on first use): ``pip install --no-deps lerobot==0.4.4``, everything else (torch, datasets, pandas,
+pyarrow, av, huggingface_hub) from the main venv through a ``.pth`` file. The probe
 (``lerobot_probe.py``) documents the two pieces it substitutes (torchvision and the video
 decoder, which have no CPU-torch build on PyPI)."""
 
