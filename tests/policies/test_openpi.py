@@ -13,12 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-openpi_client = pytest.importorskip("openpi_client")
-from openpi_client import base_policy, msgpack_numpy  # noqa: E402
-from openpi_client.websocket_client_policy import WebsocketClientPolicy  # noqa: E402
+from openpi_client import base_policy, msgpack_numpy  # scripts/setup.sh installs it (--no-deps)
+from openpi_client.websocket_client_policy import WebsocketClientPolicy
 
-from vlgsim.policies.openpi import OpenPIPolicyServer, packb, resize_with_pad, unpackb  # noqa: E402
-from vlgsim.sim_eval.rollout import EvalJob, evaluate  # noqa: E402
+from vlgsim.policies.openpi import OpenPIPolicyServer, packb, resize_with_pad, unpackb
+from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
 
 # ------------------------------------------------------------------ wire format
