@@ -148,15 +148,27 @@ def serve_policy(
     host: str = typer.Option("127.0.0.1", "--host", help="bind address (0.0.0.0 exposes it to the network)"),
     port: int = typer.Option(8000, "--port"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to gym.make (repeatable)"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim (vlgsim.policies.remote) or openpi (openpi-client's WebsocketClientPolicy)"),
 ):
-    """Serve a policy over websocket + msgpack (see vlgsim.policies.remote for the protocol)."""
+    """Serve a policy over websocket + msgpack (protocols: vlgsim.policies.remote, vlgsim.policies.openpi)."""
     import gymnasium as gym
 
     from vlgsim.policies import PolicyServer, make_policy
 
+    if protocol not in ("vlgsim", "openpi"):
+        raise typer.BadParameter(f"--protocol {protocol!r}; rule: vlgsim or openpi")
     e = gym.make(env, **_parse_kv(env_kwarg))
-    server = PolicyServer(lambda: make_policy(policy, e), host=host, port=port, name=policy)
-    typer.echo(f"serving {policy} for {env} on ws://{server.host}:{server.port} (Ctrl-C stops)")
+    if protocol == "openpi":
+        from vlgsim import __version__
+        from vlgsim.policies.openpi import OpenPIPolicyServer
+
+        server = OpenPIPolicyServer(lambda: make_policy(policy, e), host=host, port=port,
+                                    metadata={"server": "vlgsim", "version": __version__, "policy": policy, "env": env,
+                                              "action_dim": int(e.action_space.shape[0])})
+    else:
+        server = PolicyServer(lambda: make_policy(policy, e), host=host, port=port, name=policy)
+    typer.echo(f"serving {policy} for {env} on ws://{server.host}:{server.port} ({protocol} protocol; Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

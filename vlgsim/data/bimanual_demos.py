@@ -6,8 +6,8 @@ kept). Every episode stores both instructions (``instruction_raw``, ``instructio
 in meta/episodes); its frames carry the one drawn with the FG:Raw ratio (``task``).
 Features: ``observation.state`` (both arms' qpos and TCP poses, 32), ``observation.
 environment_state`` (task bodies' poses, padded to 4 x 7), ``action`` (14, pd_ee_delta_pose),
-``observation.images.{head,left_wrist,right_wrist}`` (MP4). Resumable and crash-safe
-(see :mod:`vlgsim.data.lerobot`).
+``observation.images.{head,left_wrist,right_wrist}`` (MP4, many episodes per file). Resumable and crash-safe
+(see :mod:`vlgsim.data.lerobot`); lerobot 0.4.x reads it and appends to it.
 """
 
 from __future__ import annotations

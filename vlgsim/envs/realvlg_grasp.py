@@ -17,6 +17,8 @@ invalid_action), ``error`` (message for invalid actions), ``target_id`` (object 
 ``bbox`` [x1, y1, x2, y2] px (x2, y2 exclusive), ``mask`` HxW bool, ``grasp_rects``
 (N, 5) ``[x, y, theta_deg, width_px, height_px]``, ``contact_points`` (N, 4), and the same
 grasps in the world, ``grasp_world`` (N, 5) ``[x, y, z, axis_angle_rad, opening_m]`` (TCP).
+These three are padded to ``MAX_GRASP_LABELS`` rows (rows past ``n_grasps`` are -1) so that
+the infos of a vector env batch; the first ``n_grasps`` rows are the labels, best first.
 """
 
 from __future__ import annotations
@@ -35,8 +37,18 @@ from vlgsim.sim.maniskill_env import TabletopBackendEnv
 
 GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
 OBS_MODES = ("rgbd", "state", "rgbd+state")
+MAX_GRASP_LABELS = 64
+"""Rows of the padded ground-truth grasp arrays in ``info`` (``n_grasps`` of them are labels)."""
 NEAR_TARGET_M = 0.15
 """Beyond this TCP-to-target distance the target cannot be in the gripper."""
+
+
+def _pad_rows(rows: list, width: int) -> np.ndarray:
+    """(MAX_GRASP_LABELS, width) float32: ``rows`` then -1."""
+    out = np.full((MAX_GRASP_LABELS, width), -1.0, np.float32)
+    if rows:
+        out[: len(rows)] = np.asarray(rows, np.float32).reshape(-1, width)
+    return out
 
 
 @register_task("RealVLG-Grasp-v0", max_episode_steps=200)
@@ -105,13 +117,14 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             ys, xs = np.nonzero(mask)
             bbox = (np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32) if len(xs)
                     else np.zeros(4, np.float32))
-            labels = grasp_labels(sc.objects, t, depth_np[i], K[i], E[i])
+            labels = grasp_labels(sc.objects, t, depth_np[i], K[i], E[i], max_labels=MAX_GRASP_LABELS)
             self.ground_truth.append(dict(
                 target_id=t, instruction=sc.instruction, expressions=list(sc.expressions), bbox=bbox, mask=mask,
-                grasp_rects=np.array([lb.rect.to_list() for lb in labels], np.float32).reshape(-1, 5),
-                contact_points=np.array([lb.contact_points for lb in labels], np.float32).reshape(-1, 4),
-                grasp_world=np.array([[*lb.grasp.center, lb.grasp.axis_angle_rad, lb.grasp.opening_m] for lb in labels],
-                                     np.float32).reshape(-1, 5)))
+                n_grasps=len(labels),
+                grasp_rects=_pad_rows([lb.rect.to_list() for lb in labels], 5),
+                contact_points=_pad_rows([lb.contact_points for lb in labels], 4),
+                grasp_world=_pad_rows([[*lb.grasp.center, lb.grasp.axis_angle_rad, lb.grasp.opening_m]
+                                       for lb in labels], 5)))
 
     # ------------------------------------------------------------------ observations
     def get_obs(self, info=None, unflattened=False):
