@@ -9,9 +9,14 @@ time records its error and its last phase in the JSON, and the others still run)
    the same run: ``ratio`` = ours / PickCube.
 2. ``oracle_batched``: the oracle's ground-truth grasp in every sub-scene, executed at once
    by the batched grasp primitive; success rate and failure modes.
-3. ``warp_synthesis``: dexterous grasp optimisation (Warp energy + Adam, no validation) of
-   ``--warp-grasps`` grasps on the mug handle, grasps/s on each ``--warp-devices`` device,
-   and ``cuda_over_cpu``.
+3. ``warp_synthesis``: dexterous grasp optimisation (Warp energy + Adam, no validation) of a
+   batch of grasps on the mug handle (``--warp-grasps`` on cuda, ``--warp-cpu-grasps`` on cpu,
+   whose time grows linearly with the batch), grasps/s on each ``--warp-devices`` device, and
+   ``cuda_over_cpu``.
+
+Building a RealVLG scene costs CPU time per sub-scene (sampling the scene spec, ~50 ms, and its
+actors), so the largest counts may hit the section limit: the JSON then says so, with the last
+phase reached.
 
     python benchmarks/gpu_check.py --out runs/gpu_check.json                 # on a GPU, < 5 min
     python benchmarks/gpu_check.py --smoke --out /tmp/gpu_check_smoke.json   # CPU, tiny counts (CI)
@@ -47,7 +52,14 @@ def _sync(device) -> None:
 
 
 # ---------------------------------------------------------------- sections (run in a child)
-def closed_loop_steps(env_id: str, num_envs: int, backend: str, steps: int, warmup: int) -> dict:
+def _render_backend(render: str | None) -> str:
+    import torch
+
+    return render or ("gpu" if torch.cuda.is_available() else "cpu")
+
+
+def closed_loop_steps(env_id: str, num_envs: int, backend: str, steps: int, warmup: int,
+                      render: str | None = None) -> dict:
     """Env steps/s of ``env_id`` with ``num_envs`` sub-scenes on ``backend``, random actions."""
     import gymnasium as gym
     import mani_skill.envs  # noqa: F401  (registers PickCube-v1)
@@ -55,9 +67,10 @@ def closed_loop_steps(env_id: str, num_envs: int, backend: str, steps: int, warm
 
     import vlgsim  # noqa: F401
 
+    _phase("start", env=env_id, num_envs=num_envs)
     t0 = time.perf_counter()
     env = gym.make(env_id, num_envs=num_envs, sim_backend=backend, obs_mode="state", control_mode="pd_ee_delta_pose",
-                   render_backend="gpu" if torch.cuda.is_available() else "cpu").unwrapped  # the batched env, for both
+                   render_backend=_render_backend(render)).unwrapped  # the batched env, for both
     make_s = time.perf_counter() - t0  # includes ManiSkill's first reset (scene build)
     _phase("made", env=env_id, make_s=round(make_s, 2))
     space = env.single_action_space
@@ -86,7 +99,7 @@ def closed_loop_steps(env_id: str, num_envs: int, backend: str, steps: int, warm
     return out
 
 
-def oracle_batched(num_envs: int, backend: str) -> dict:
+def oracle_batched(num_envs: int, backend: str, render: str | None = None) -> dict:
     """Oracle grasps in every sub-scene of one batched RealVLG env, one batched primitive run."""
     import gymnasium as gym
     import numpy as np
@@ -95,8 +108,10 @@ def oracle_batched(num_envs: int, backend: str) -> dict:
     import vlgsim  # noqa: F401
     from vlgsim.policies.oracle import OraclePolicy
 
+    _phase("start", num_envs=num_envs)
     t0 = time.perf_counter()
-    env = gym.make("RealVLG-Grasp-v0", num_envs=num_envs, sim_backend=backend).unwrapped
+    env = gym.make("RealVLG-Grasp-v0", num_envs=num_envs, sim_backend=backend,
+                   render_backend=_render_backend(render)).unwrapped
     make_s = time.perf_counter() - t0  # ManiSkill resets at construction: seeds 2022 + i
     _phase("made", make_s=round(make_s, 2))
     t = time.perf_counter()
@@ -161,11 +176,11 @@ def warp_synthesis(device: str, grasps: int, iterations: int, category: str = "m
 
 def _run_section(kind: str, a: dict) -> dict:
     if kind == "realvlg":
-        return closed_loop_steps("RealVLG-Grasp-v0", a["n"], a["backend"], a["steps"], a["warmup"])
+        return closed_loop_steps("RealVLG-Grasp-v0", a["n"], a["backend"], a["steps"], a["warmup"], a.get("render"))
     if kind == "pickcube":
-        return closed_loop_steps("PickCube-v1", a["n"], a["backend"], a["steps"], a["warmup"])
+        return closed_loop_steps("PickCube-v1", a["n"], a["backend"], a["steps"], a["warmup"], a.get("render"))
     if kind == "oracle":
-        return oracle_batched(a["n"], a["backend"])
+        return oracle_batched(a["n"], a["backend"], a.get("render"))
     if kind == "warp":
         return warp_synthesis(a["device"], a["grasps"], a["iterations"])
     raise ValueError(f"section {kind!r}; rule: realvlg, pickcube, oracle or warp")
@@ -248,10 +263,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10)")
     ap.add_argument("--oracle-envs", type=int, default=None, help="sub-scenes of the batched oracle grasp (default 256)")
     ap.add_argument("--warp-devices", default=None, help="comma-separated Warp devices (default cuda,cpu)")
-    ap.add_argument("--warp-grasps", type=int, default=None, help="grasps per device (default 256)")
+    ap.add_argument("--warp-grasps", type=int, default=None, help="grasps in the batch on cuda (default 1024)")
+    ap.add_argument("--warp-cpu-grasps", type=int, default=None,
+                    help="grasps in the batch on cpu (default 64: CPU time grows linearly with the batch)")
+    ap.add_argument("--render-backend", default=None, help="ManiSkill render backend (default gpu where CUDA is, else cpu)")
     ap.add_argument("--warp-iterations", type=int, default=None, help="Adam steps (default 100)")
     ap.add_argument("--budget-s", type=float, default=280.0, help="whole run; sections past it are skipped")
-    ap.add_argument("--section-timeout-s", type=float, default=120.0, help="time limit of each section")
+    ap.add_argument("--section-timeout-s", type=float, default=100.0, help="time limit of each section")
     ap.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=True,
                     help="one child process per section (default; ManiSkill allows one GPU sim per process)")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -269,20 +287,24 @@ def main(argv=None) -> dict:
     steps, warmup = pick(args.steps, 100, 5), pick(args.warmup, 10, 2)
     oracle_envs = pick(args.oracle_envs, 256, 1)
     devices = [d.strip() for d in pick(args.warp_devices, "cuda,cpu", "cpu").split(",") if d.strip()]
-    grasps, iterations = pick(args.warp_grasps, 256, 2), pick(args.warp_iterations, 100, 5)
+    grasps, iterations = pick(args.warp_grasps, 1024, 2), pick(args.warp_iterations, 100, 5)
+    cpu_grasps = pick(args.warp_cpu_grasps, 64, 2)
+    render = args.render_backend
     config = dict(smoke=args.smoke, backend=backend, counts=counts, steps=steps, warmup=warmup,
-                  oracle_envs=oracle_envs, warp_devices=devices, warp_grasps=grasps, warp_iterations=iterations,
+                  oracle_envs=oracle_envs, warp_devices=devices, warp_grasps=grasps, warp_cpu_grasps=cpu_grasps,
+                  warp_iterations=iterations, render_backend=render,
                   budget_s=args.budget_s, section_timeout_s=args.section_timeout_s, isolate=args.isolate)
-    # the smallest counts, the oracle and Warp run before the largest counts, so a short budget still shows them
-    plan = []
-    for n in counts[:1]:
-        plan += [("closed_loop", str(n), "realvlg", dict(n=n, backend=backend, steps=steps, warmup=warmup)),
-                 ("closed_loop", str(n), "pickcube", dict(n=n, backend=backend, steps=steps, warmup=warmup))]
-    plan.append(("oracle_batched", None, "oracle", dict(n=oracle_envs, backend=backend)))
-    plan += [("warp_synthesis", d, "warp", dict(device=d, grasps=grasps, iterations=iterations)) for d in devices]
-    for n in counts[1:]:
-        plan += [("closed_loop", str(n), "realvlg", dict(n=n, backend=backend, steps=steps, warmup=warmup)),
-                 ("closed_loop", str(n), "pickcube", dict(n=n, backend=backend, steps=steps, warmup=warmup))]
+    # the smallest count, the oracle and Warp run before the larger counts, so a short budget still shows them;
+    # at each count the quick ManiSkill reference first
+    def count_plan(n):
+        a = dict(n=n, backend=backend, steps=steps, warmup=warmup, render=render)
+        return [("closed_loop", str(n), "pickcube", a), ("closed_loop", str(n), "realvlg", a)]
+
+    plan = [p for n in counts[:1] for p in count_plan(n)]
+    plan.append(("oracle_batched", None, "oracle", dict(n=oracle_envs, backend=backend, render=render)))
+    plan += [("warp_synthesis", d, "warp", dict(device=d, grasps=cpu_grasps if d == "cpu" else grasps,
+                                                iterations=iterations)) for d in devices]
+    plan += [p for n in counts[1:] for p in count_plan(n)]
     report: dict = dict(config=config, versions=_versions(), cuda=_cuda_info(), closed_loop={}, oracle_batched=None,
                         warp_synthesis={})
     t0 = time.perf_counter()

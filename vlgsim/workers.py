@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ INFLIGHT_PER_WORKER = 2
 
 class WorkerCrash(RuntimeError):
     """A unit killed its worker on every try and the spec gives no result for that."""
+
+
+class WorkerSetupError(RuntimeError):
+    """A worker's ``setup`` raised (on Ray; in-process the original error propagates)."""
 
 
 @dataclass(frozen=True)
@@ -166,30 +171,19 @@ def _local_units(spec: WorkerSpec, units: list, workers: int) -> Iterator[tuple[
 
 
 # ---------------------------------------------------------------- Ray actors
-def ray_init(backend: Backend) -> bool:
-    """Connect to Ray for ``backend``; returns True when this call started a private instance
-    (which :func:`ray_shutdown` then stops). A private instance uses the loopback address and
-    every Ray server of it listens on loopback only (Ray's own switch for that,
-    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, set while it starts)."""
-    if backend.address is not None:
-        import ray
-
-        if not ray.is_initialized():
-            ray.init(address=backend.address, log_to_driver=False, configure_logging=False)
-        return False
+@contextmanager
+def _loopback_ray():
+    """Ray on the loopback address only, while a node starts or a driver connects (Ray's own
+    switch, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``: read when ray is imported, inherited by
+    the servers it starts, and patched in for a ray imported earlier)."""
     saved = os.environ.get(LOOPBACK_ENV)
-    os.environ[LOOPBACK_ENV] = "0"  # read when ray is imported, and inherited by its servers
+    os.environ[LOOPBACK_ENV] = "0"
     try:
-        import ray
         from ray._private import ray_constants
 
-        if ray.is_initialized():
-            return False
-        before, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False  # ray imported earlier
+        before, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
         try:
-            env = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
-            ray.init(num_cpus=backend.workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                     configure_logging=False, runtime_env={"env_vars": env} if env else None)
+            yield
         finally:
             ray_constants.ENABLE_RAY_CLUSTER = before
     finally:
@@ -197,7 +191,45 @@ def ray_init(backend: Backend) -> bool:
             os.environ.pop(LOOPBACK_ENV, None)
         else:
             os.environ[LOOPBACK_ENV] = saved
-    return True
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def ray_init(backend: Backend) -> bool:
+    """Connect to Ray for ``backend``; returns True when this call started a private instance
+    (which :func:`ray_shutdown` then stops). A private instance has its node on the loopback
+    address and every Ray server of it listens on loopback only; a cluster whose address is
+    a loopback one (such an instance, or ``ray start --head`` with the same switch) is joined
+    the same way."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if backend.address is None:
+        with _loopback_ray():
+            # its workers are children of this process: they see this environment (PYTHONPATH included)
+            ray.init(num_cpus=backend.workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        return True
+    recorded = backend.address
+    if recorded == "auto":  # the cluster `ray start` recorded on this machine, as recorded
+        from ray._private.services import get_ray_address_from_environment
+
+        try:
+            recorded = get_ray_address_from_environment("auto", None) or recorded
+        except Exception:  # noqa: BLE001 - ray.init gives the clear error
+            pass
+    # Ray's token authentication: "auto" uses this machine's token; an explicit address needs
+    # RAY_AUTH_MODE=token (and the cluster's token in ~/.ray/auth_token), as Ray documents
+    if _is_loopback(recorded):
+        with _loopback_ray():
+            ray.init(address=backend.address, log_to_driver=False, configure_logging=False)
+    else:
+        ray.init(address=backend.address, log_to_driver=False, configure_logging=False)
+    return False
 
 
 def ray_shutdown(started: bool) -> None:
@@ -265,6 +297,8 @@ def _ray_units(spec: WorkerSpec, units: list, backend: Backend) -> Iterator[tupl
             try:
                 result = ray.get(ref)
             except RayActorError as e:  # the worker died (killed, crashed) under this unit
+                if e.actor_init_failed:  # its setup raised (a bad policy name ...): every worker would
+                    raise WorkerSetupError(f"a Ray worker could not start: {e}") from None
                 if gen == generation[j]:
                     ray.kill(actors[j], no_restart=True)
                     actors[j] = cls.remote(spec)
