@@ -85,14 +85,36 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+"""127.0.0.1, ::1 and ::ffff:127.0.0.1 as /proc/net/tcp{,6} write them."""
+
+
+def _listening(pids: set[int]) -> list[tuple[str, int]]:
+    """(address in /proc/net hex, port) of every TCP socket in LISTEN held by ``pids``."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] == "0A" and f[9] in inodes:  # 0A: LISTEN
+                addr, port = f[1].split(":")
+                out.append((addr, int(port, 16)))
+    return out
+
+
 def test_private_ray_listens_on_loopback_only(ray_cluster):
     assert ray_cluster.rsplit(":", 1)[0] == "127.0.0.1", ray_cluster
-    ours = _descendants(os.getpid())
-    out = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True).stdout
-    listening = [ln for ln in out.splitlines() if any(f"pid={pid}," in ln for pid in ours)]
-    assert len(listening) >= 3, out  # GCS, raylet, workers ...
-    for ln in listening:
-        assert ln.split()[3].startswith(("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")), ln
+    listening = _listening(_descendants(os.getpid()))
+    assert len(listening) >= 3, listening  # GCS, raylet, workers ...
+    assert all(addr in LOOPBACK_HEX for addr, _ in listening), listening
 
 
 def test_ray_eval_rows_match_local_even_when_a_worker_is_sigkilled(ray_cluster, local_rows):
