@@ -26,6 +26,21 @@ def _parse_kv(pairs: list[str]) -> dict:
     return out
 
 
+WORKERS_HELP = "parallel workers, one CPU each (default 1; with --backend ray: every CPU); results do not depend on it"
+BACKEND_HELP = "where workers run: local (processes on this machine) or ray (actors on a Ray cluster)"
+ADDRESS_HELP = ("with --backend ray: join a running cluster (auto, or HOST:PORT; see `ray start --head`); "
+                "default: start a private Ray on this machine (loopback only) with --workers CPUs")
+
+
+def _backend(kind: str, workers: Optional[int], address: Optional[str]):
+    from vlgsim.workers import Backend
+
+    try:
+        return Backend(kind, workers if workers is not None or kind == "ray" else 1, address)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+
+
 @app.command("envs")
 def list_envs():
     """List the registered environment ids."""
@@ -41,7 +56,9 @@ def eval_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env", help="registered env id"),
     policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG], e.g. oracle, random"),
     episodes: int = typer.Option(20, "--episodes", min=1),
-    workers: int = typer.Option(1, "--workers", min=1, help="separate processes; results do not depend on it"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     seed: int = typer.Option(0, "--seed", help="episode i uses seed + i"),
     out: Path = typer.Option(Path("runs/eval"), "--out", help="output folder"),
     video_episodes: int = typer.Option(2, "--video-episodes", min=0, help="record MP4s of the first N episodes"),
@@ -63,8 +80,9 @@ def eval_cmd(
                                         write_report, write_video)
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
+    pool = _backend(backend, workers, address)
     if suite is not None:
-        return _eval_bimanual_suite(suite, policy, split, episodes, seed, out, workers, _parse_kv(env_kwarg))
+        return _eval_bimanual_suite(suite, policy, split, episodes, seed, out, pool, _parse_kv(env_kwarg))
     out.mkdir(parents=True, exist_ok=True)
     job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
     from vlgsim import __version__
@@ -102,11 +120,11 @@ def eval_cmd(
             done["k"] += int(r.success)
             bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
 
-        fresh = evaluate(job, seeds, workers=workers, record_first=video_episodes, on_result=on_result,
-                         skip=frozenset(r.episode for r in previous))
+        fresh = evaluate(job, seeds, record_first=video_episodes, on_result=on_result,
+                         skip=frozenset(r.episode for r in previous), backend=pool)
     log.close()
     results = sorted(previous + fresh, key=lambda r: r.episode)
-    meta = dict(run_meta, workers=workers, wall_s=round(time.perf_counter() - t0, 2))
+    meta = dict(run_meta, workers=pool.workers, backend=pool.kind, wall_s=round(time.perf_counter() - t0, 2))
     jp, mdp = write_report(out, meta, results, sorted(videos))
     s = summarize(results)
     typer.echo(f"success {s.successes}/{s.n} = {100 * s.success_rate:.1f} % "
@@ -117,7 +135,7 @@ def eval_cmd(
         typer.echo(f"video:  {out / v}")
 
 
-def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, seed: int, out: Path, workers: int,
+def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, seed: int, out: Path, pool,
                          env_kwargs: dict):
     """``eval --suite bimanual``: every Bimanual-* task; per-task and per-factor table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -134,8 +152,8 @@ def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, see
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn()) as bar:
         task = bar.add_task(f"bimanual/{split} / {policy}", total=episodes * len(BIMANUAL_TASKS))
-        report = run_suite(policy, split, episodes, seed, out, workers, env_kwargs,
-                           on_result=lambda env_id, r: bar.update(task, advance=1))
+        report = run_suite(policy, split, episodes, seed, out, env_kwargs=env_kwargs,
+                           on_result=lambda env_id, r: bar.update(task, advance=1), backend=pool)
     typer.echo((out / "report.md").read_text())
     typer.echo(f"mean success {100 * report['mean_success']:.1f} %\nreport: {out / 'report.json'}\n"
                f"report: {out / 'report.md'}")
@@ -185,7 +203,9 @@ def synth_grasps(
     max_rounds: int = typer.Option(1, "--max-rounds", min=1, help="... up to this many batches per part"),
     device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
     iterations: int = typer.Option(400, "--iterations", min=1),
-    workers: int = typer.Option(1, "--workers", min=1, help="objects synthesised in parallel processes"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP + " (a unit: one object part)"),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     scale: float = typer.Option(1.0, "--scale"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
@@ -206,9 +226,10 @@ def synth_grasps(
         if n not in GRASPABLE_PARTS:
             raise typer.BadParameter(f"--objects {n!r}; rule: one of {sorted(GRASPABLE_PARTS)} or all")
     todo = [n for n in names if not grasp_set_path(out, n, scale).exists()]
+    pool = _backend(backend, workers, address)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         task = bar.add_task("objects", total=len(names), completed=len(names) - len(todo))
-        for gs in synthesize_grasp_sets(todo, workers=workers, scale=scale, per_part=per_part, device=device,
+        for gs in synthesize_grasp_sets(todo, backend=pool, scale=scale, per_part=per_part, device=device,
                                         seed=seed, cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
                                         max_rounds=max_rounds):
             save_grasp_set(gs, out)
@@ -350,6 +371,9 @@ def generate_demos_cmd(
     out: Path = typer.Option(Path("data/bimanual_demos"), "--out"),
     width: int = typer.Option(128, "--width"),
     height: int = typer.Option(128, "--height"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
 ):
     """Expert demos as a LeRobot v3.0 dataset (parquet + mp4 + meta), both instructions per episode. Resumable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -368,11 +392,12 @@ def generate_demos_cmd(
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     cfg = DemoConfig(tasks=names, episodes=episodes, fg_raw=fg_raw, split=split, seed=seed, image_size=(width, height))
+    pool = _backend(backend, workers, address)
     failed = []
     with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("episodes", total=episodes)
         writer = generate_demos(cfg, out, on_episode=lambda e, ok: (bar.update(task, advance=1),
-                                                                     None if ok else failed.append(e)))
+                                                                     None if ok else failed.append(e)), backend=pool)
     typer.echo(f"{len(writer.episodes)} episodes, {writer.total_frames} frames: {out} (meta/info.json)"
                + (f"; expert failed every attempt on episodes {failed}" if failed else ""))
 
@@ -384,7 +409,9 @@ def generate_realvlg(
     views: int = typer.Option(1, "--views", min=1, max=4, help="camera views per sample"),
     seed: int = typer.Option(0, "--seed", help="sample i uses seed + i"),
     out: Path = typer.Option(Path("data/realvlg"), "--out"),
-    workers: int = typer.Option(1, "--workers", min=1),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     width: int = typer.Option(320, "--width"),
     height: int = typer.Option(240, "--height"),
 ):
@@ -394,12 +421,13 @@ def generate_realvlg(
     from vlgsim.data.realvlg import DatasetConfig, _done, generate
 
     cfg = DatasetConfig(n=n, split=split, views=views, seed=seed, image_size=(width, height))
+    pool = _backend(backend, workers, address)
     already = len([i for i in _done(out) if i < n]) if (out / "samples").exists() else 0
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]realvlg"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("samples", total=n, completed=already)
         try:
-            generate(cfg, out, workers=workers, on_sample=lambda i: bar.update(task, advance=1))
+            generate(cfg, out, on_sample=lambda i: bar.update(task, advance=1), backend=pool)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
     made = n - already
