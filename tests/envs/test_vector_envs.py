@@ -57,11 +57,14 @@ def test_subprocess_env_passes_exceptions_with_their_type():
     try:
         with pytest.raises(RuntimeError, match="call reset"):
             env.step(np.zeros(14, np.float32))
-        with pytest.raises(ValueError):  # a bad action is a clear error, raised here with its type
-            env.reset(seed=2)
-            env.step(np.full(14, np.nan, np.float32))
+        import gymnasium.error
+
+        with pytest.raises(gymnasium.error.Error, match="Seed must be"):  # raised here with its type
+            env.reset(seed=-1)
         obs, info = env.reset(seed=2)
         assert env.observation_space.contains(obs) and obs["instruction"] == info["instruction"]
+        _, _, terminated, _, info = env.step(np.full(14, np.nan, np.float32))  # a bad action ends the episode
+        assert terminated and "invalid_action" in str(info.get("failure_mode", info))
     finally:
         env.close()
     with pytest.raises(RuntimeError, match="closed"):
