@@ -499,7 +499,10 @@ class SafeRobot(RobotBase):
         if fc != f:
             events.append(SafetyEvent(t, "clamp", "gripper_force", "gripper", f, [0.0, fmax],
                                       f"gripper force {f} N clamped to {fc}"))
-        return GripperCommand(width_m=wc, force_n=fc)
+        grasp = getattr(cmd, "grasp", False)
+        if not isinstance(grasp, (bool, np.bool_)):
+            raise _Reject("type", repr(grasp)[:100], "True or False", f"gripper grasp flag {grasp!r}; rule: True or False")
+        return GripperCommand(width_m=wc, force_n=fc, grasp=bool(grasp))
 
     # ------------------------------------------------------------------ watchdog
     def _arm_watchdog(self, duration_s: float) -> None:
