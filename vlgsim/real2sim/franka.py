@@ -32,6 +32,8 @@ from vlgsim.real2sim.robot import GripperCommand, JointCommand, RobotBase, Robot
 FRANKY_SIM_PORTS = (1337, 1338)
 """libfranka's robot and gripper command ports (fixed by the protocol)."""
 GRIPPER_SPEED_M_S = 0.05
+ARM_SETTLE_TIMEOUT_S = 10.0
+"""Longest wait for the arm to arrive before a gripper command (s)."""
 GRASP_EPSILON_M = 0.08
 """Width tolerance of a grasp: closing on an object of any width counts as a grasp."""
 
@@ -51,9 +53,9 @@ class FrankaRobot(RobotBase):
     motion (franky); ``realtime=False`` lets libfranka run without a realtime kernel
     (franky-sim, rehearsals); set it on hardware with a PREEMPT_RT kernel."""
 
-    paced = True  # command() returns at once: the caller paces the stream
+    paced = False  # command() paces the stream itself, on the robot's clock (see command())
 
-    def __init__(self, host: str, relative_dynamics_factor: float = 0.3, realtime: bool = False, model: str = "fr3"):
+    def __init__(self, host: str, relative_dynamics_factor: float = 0.6, realtime: bool = False, model: str = "fr3"):
         self.host, self.model = host, model
         self.name = f"franka-{model}@{host}"
         prefix = "fr3" if model == "fr3" else "panda"
@@ -63,6 +65,8 @@ class FrankaRobot(RobotBase):
         self._robot = None
         self._gripper = None
         self._lock = threading.RLock()
+        self._due_s = 0.0  # robot time (s) when the last streamed target is due
+        self._last_target: Optional[np.ndarray] = None
 
     def connect(self) -> None:
         franky = _franky()
@@ -70,6 +74,7 @@ class FrankaRobot(RobotBase):
         self._robot = franky.Robot(self.host, realtime_config=rt)
         self._robot.relative_dynamics_factor = self.relative_dynamics_factor
         self._robot.recover_from_errors()
+        self._v_max = 0.9 * self.relative_dynamics_factor * np.asarray(self._robot.joint_velocity_limit.get()).reshape(7)
         self._gripper = franky.Gripper(self.host)
 
     def _need(self):
@@ -87,17 +92,35 @@ class FrankaRobot(RobotBase):
                           float(self._gripper.width) if self._gripper is not None else None, time.monotonic(),
                           self.joint_names)
 
+    def robot_time_s(self) -> float:
+        """The robot's own clock (libfranka state time), seconds."""
+        return self._need().state.time.to_sec()
+
     def command(self, cmd) -> None:
+        """Joint targets are streamed on the robot's clock: a target is sent once the previous
+        one is due (its ``duration_s`` of robot time after it was sent), then the call returns
+        while the arm moves. On hardware the robot's clock is wall time; a simulator that runs
+        slower than real time (franky-sim on a busy machine) slows the stream with it instead
+        of falling behind it. A gripper command first lets the arm arrive, then blocks."""
         franky = _franky()
         robot = self._need()
         with self._lock:
             if isinstance(cmd, JointCommand):
+                while self.robot_time_s() < self._due_s - 5e-4:
+                    time.sleep(5e-4)
                 if robot.has_errors:
                     robot.recover_from_errors()
-                wp = franky.JointWaypoint(np.asarray(cmd.positions, dtype=np.float64),
+                q = np.asarray(cmd.positions, dtype=np.float64)
+                streaming = self._last_target is not None and self.robot_time_s() < self._due_s + cmd.duration_s
+                v = (q - self._last_target) / cmd.duration_s if streaming else np.zeros(7)
+                v = np.clip(v, -self._v_max, self._v_max)  # Ruckig rejects target velocities beyond its limits
+                wp = franky.JointWaypoint(franky.JointState(q, v) if np.any(v) else q,
                                           minimum_time=franky.Duration(max(1, int(round(cmd.duration_s * 1000)))))
                 robot.move(franky.JointWaypointMotion([wp]), asynchronous=True)
+                self._due_s = self.robot_time_s() + float(cmd.duration_s)
+                self._last_target = q.copy()
             elif isinstance(cmd, GripperCommand):
+                robot.join_motion(ARM_SETTLE_TIMEOUT_S)
                 if cmd.grasp:
                     self._gripper.grasp(float(cmd.width_m), GRIPPER_SPEED_M_S, float(cmd.force_n),
                                         epsilon_inner=GRASP_EPSILON_M, epsilon_outer=GRASP_EPSILON_M)
@@ -115,6 +138,7 @@ class FrankaRobot(RobotBase):
         if self._robot is None:
             return
         with self._lock:
+            self._last_target = None
             try:
                 self._robot.stop()
             finally:

@@ -12,7 +12,8 @@ Per episode:
    (:func:`vlgsim.sim.grasp_primitive.primitive_segments`: over, 10 cm above, descend,
    close, lift 10 cm, hold 1 s), then a place (down, open, up) so the next episode starts
    empty-handed; TCP waypoints at ``control_hz`` turned into joint targets by IK (seeded by
-   the previous waypoint), gripper commands at the phase changes;
+   the previous waypoint; each straight segment eased in and out so it starts and ends at
+   rest), gripper commands at the phase changes;
 4. every command goes through :class:`~vlgsim.real2sim.safety.SafeRobot` (dry run unless
    ``execute``); a rejection stops the robot and ends the episode (``safety_stop``);
 5. the outcome: detected by a sim stand-in (target risen >= 3 cm at the end of the hold, no
@@ -48,6 +49,7 @@ CONTROL_HZ = 15.0
 OBSERVE_Q = np.array([0.0, -0.9, 0.0, -2.6, 0.0, 1.75, np.pi / 4])
 """The env's observe pose (arm folded back, out of the camera's view), where every plan starts."""
 OBSERVE_MOVE_S = 1.5
+OBSERVE_REST_S = 0.25
 GRASP_FORCE_N = 40.0
 PLACE_S = 1.0
 ORIENT_S = 0.75
@@ -70,6 +72,11 @@ def grasp_rotation(axis_angle_rad: float) -> np.ndarray:
     return Rotation.from_euler("XYZ", tcp_euler_xyz(np.array([axis_angle_rad]))[0]).as_matrix()
 
 
+def _ease(s: float) -> float:
+    """Cosine ease-in/out of a fraction in [0, 1] (starts and ends at rest)."""
+    return 0.5 - 0.5 * np.cos(np.pi * s)
+
+
 def plan_grasp(q_start, grasp: WorldGrasp, control_hz: float = CONTROL_HZ, lower=None, upper=None,
                place: bool = True, slowdown: float = SLOWDOWN) -> list[PlannedStep]:
     """The joint-level plan of one grasp (see the module doc). ``grasp`` in the base frame;
@@ -79,8 +86,10 @@ def plan_grasp(q_start, grasp: WorldGrasp, control_hz: float = CONTROL_HZ, lower
     steps: list[PlannedStep] = []
     q_start = np.asarray(q_start, dtype=np.float64)
     n = max(1, int(round(OBSERVE_MOVE_S * control_hz)))
-    for i in range(n):
-        steps.append(PlannedStep("observe", JointCommand(q_start + (OBSERVE_Q - q_start) * (i + 1) / n, dt)))
+    for i in range(n):  # smooth (cosine) joint move, then a rest so every plan leaves the pose from standstill
+        steps.append(PlannedStep("observe", JointCommand(q_start + (OBSERVE_Q - q_start) * _ease((i + 1) / n), dt)))
+    for _ in range(max(1, int(round(OBSERVE_REST_S * control_hz)))):
+        steps.append(PlannedStep("observe", JointCommand(OBSERVE_Q.copy(), dt)))
     R = grasp_rotation(grasp.axis_angle_rad)
     T_obs = fk(OBSERVE_Q)
     start = T_obs[:3, 3]
@@ -98,7 +107,7 @@ def plan_grasp(q_start, grasp: WorldGrasp, control_hz: float = CONTROL_HZ, lower
     m = max(1, int(round(ORIENT_S * control_hz)))
     for i in range(m):
         T = np.eye(4)
-        T[:3, :3], T[:3, 3] = turn((i + 1) / m).as_matrix(), start
+        T[:3, :3], T[:3, 3] = turn(_ease((i + 1) / m)).as_matrix(), start
         q = ik(T, q, lower, upper)
         steps.append(PlannedStep("orient", JointCommand(q.copy(), dt)))
     closed: Optional[bool] = None
@@ -110,7 +119,7 @@ def plan_grasp(q_start, grasp: WorldGrasp, control_hz: float = CONTROL_HZ, lower
         m = int(round(sg.seconds * control_hz))
         for i in range(m):
             T = np.eye(4)
-            T[:3, :3], T[:3, 3] = R, sg.start + (sg.end - sg.start) * (i + 1) / m
+            T[:3, :3], T[:3, 3] = R, sg.start + (sg.end - sg.start) * _ease((i + 1) / m)
             q = ik(T, q, lower, upper)
             steps.append(PlannedStep(sg.phase, JointCommand(q.copy(), dt)))
     return steps
