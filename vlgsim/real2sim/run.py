@@ -324,9 +324,14 @@ def run_episode(safe: SafeRobot, robot: Robot, camera: Camera, policy, policy_sp
         policy.reset(instruction, dict(frame.info, episode_seed=cfg.seed + episode))
         obs = {"rgb": frame.rgb, "depth": frame.depth_m, "intrinsic": frame.intrinsic.astype(np.float32),
                "extrinsic": frame.extrinsic.astype(np.float32), "instruction": instruction}
-        action = np.asarray(policy.act(obs))
-        action = action[0] if action.ndim == 2 else action
-        rec.grasp_action = np.asarray(action, dtype=np.float64).round(3).tolist() if action.dtype.kind in "fiu" else None
+        raw = policy.act(obs)
+        try:
+            action = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise InvalidAction(f"grasp_rect action {str(raw)[:200]!r} is not numbers; rule: [x_px, y_px, theta_deg, "
+                                "width_px]") from e
+        action = action[0] if action.ndim == 2 and len(action) else action
+        rec.grasp_action = np.round(action, 3).tolist() if action.size <= 16 else None
         grasp = action_to_world(action, "grasp_rect", frame.depth_m, frame.intrinsic, frame.extrinsic)
         rec.grasp_base = [*np.round(grasp.tcp_xyz, 4).tolist(), round(grasp.axis_angle_rad, 4), round(grasp.opening_m, 4)]
         L = safe.limits
