@@ -208,3 +208,18 @@ def test_hand_limits_without_workspace_or_gripper():
         SafetyLimits(robot="x", joint_names=("a",), joint_lower=[-1], joint_upper=[1], joint_margin_rad=0.0,
                      joint_velocity_max=1, joint_acceleration_max=1, joint_step_max_rad=0.1, watchdog_timeout_s=0.1,
                      workspace_lower_m=[0, 0, 0], workspace_upper_m=[1, 1, 1])
+
+
+def test_shadow_hand_limits_clamp_every_finger_joint():
+    from vlgsim.real2sim.limits.shadow import shadow_limits
+
+    limits = shadow_limits()  # the 22 finger joints of the hand model
+    assert limits.n_joints == 22 and not limits.has_cartesian_limits and limits.gripper_width_max_m is None
+    mid = (limits.safe_lower + limits.safe_upper) / 2
+    robot = RecordingRobot(limits.joint_names, mid)
+    safe = SafeRobot(robot, limits, execute=True, watchdog=False)
+    for _ in range(30):  # push every joint far beyond its stop: the targets walk to the margin and stay
+        res = safe.command(JointCommand(limits.joint_upper + 1.0, 0.1))
+        assert np.all(res.sent.positions <= limits.safe_upper + TOL)
+    assert np.allclose(robot.q, limits.safe_upper)
+    assert {e.rule for e in safe.events} >= {"joint_limit", "joint_step"}
