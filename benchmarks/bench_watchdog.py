@@ -47,7 +47,7 @@ def watchdog_trials(robot, limits, trials: int, q0) -> np.ndarray:
                 time.sleep(0.005)
     finally:
         safe.close()
-    return np.array(safe.watchdog_latencies_s) * 1000
+    return np.array(safe.watchdog_latencies_s) * 1000, np.array(safe.watchdog_done_latencies_s) * 1000
 
 
 def main() -> None:
@@ -61,18 +61,21 @@ def main() -> None:
     if args.franky_sim:
         from vlgsim.real2sim.franka import FrankaRobot, franky_sim_server
 
-        with franky_sim_server() as host, FrankaRobot(host) as robot:
-            q0 = robot.observe().joint_positions
-            lat = watchdog_trials(robot, limits, args.trials, q0)
+        with franky_sim_server() as host:
+            robot = FrankaRobot(host)
+            robot.connect()
+            lat, done = watchdog_trials(robot, limits, args.trials, robot.observe().joint_positions)
         what = "watchdog -> franky Robot.stop() (franky-sim)"
     else:
         q0 = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 2.0, np.pi / 4])
-        lat = watchdog_trials(RecordingRobot(limits.joint_names, q0, 0.04), limits, args.trials, q0)
+        lat, done = watchdog_trials(RecordingRobot(limits.joint_names, q0, 0.04), limits, args.trials, q0)
         what = "watchdog -> stop() (recording robot)"
-    print(f"{what:48s} n={len(lat):4d}  {stats(lat)}")
+    print(f"{what + ', issued':48s} n={len(lat):4d}  {stats(lat)}")
+    print(f"{what + ', returned':48s} n={len(done):4d}  {stats(done)}")
     print(f"{'reference: threading.Event.wait overshoot':48s} n={len(ref):4d}  {stats(ref)}")
     print(f"ratio watchdog / reference (median): {np.median(lat) / max(np.median(ref), 1e-6):.2f}x;"
-          f" share within 100 ms: {100 * np.mean(lat < 100):.1f} %")
+          f" share issued within 100 ms: {100 * np.mean(lat < 100):.1f} %, returned within 100 ms: "
+          f"{100 * np.mean(done < 100):.1f} %")
 
 
 if __name__ == "__main__":

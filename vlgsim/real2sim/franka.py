@@ -69,6 +69,8 @@ class FrankaRobot(RobotBase):
         self._last_target: Optional[np.ndarray] = None
 
     def connect(self) -> None:
+        if self._robot is not None:  # already connected (libfranka allows one client per robot)
+            return
         franky = _franky()
         rt = franky.RealtimeConfig.Enforce if self.realtime else franky.RealtimeConfig.Ignore
         self._robot = franky.Robot(self.host, realtime_config=rt)

@@ -238,6 +238,9 @@ class SafeRobot(RobotBase):
         self.joint_names = limits.joint_names
         self.events: list[SafetyEvent] = []
         self.watchdog_latencies_s: list[float] = []
+        """Per watchdog stop: seconds from the deadline to the stop call (issued)."""
+        self.watchdog_done_latencies_s: list[float] = []
+        """... and to the driver's stop() returning (done)."""
         self._events_lock = threading.Lock()
         self._driver_lock = threading.RLock()
         self._cv = threading.Condition()
@@ -535,6 +538,7 @@ class SafeRobot(RobotBase):
             self.robot.stop()
             self._reset_reference()
         late = t_issue - deadline
+        self.watchdog_done_latencies_s.append(self.clock() - deadline)
         self.watchdog_latencies_s.append(late)
         self._log(SafetyEvent(t_issue, "watchdog", "watchdog_timeout", "", round(late, 6), self.limits.watchdog_timeout_s,
                               f"no command for {self.limits.watchdog_timeout_s} s after the last one ended: robot "
