@@ -434,13 +434,14 @@ def real_run_cmd(
     outcome: Optional[str] = typer.Option(None, "--outcome", help="success|failure for non-interactive runs (else detected or asked)"),
     instruction: Optional[str] = typer.Option(None, "--instruction", help="the instruction (default: the recording's)"),
     seed: int = typer.Option(0, "--seed"),
+    realtime: bool = typer.Option(False, "--realtime", help="franka: enforce realtime scheduling (PREEMPT_RT kernel)"),
 ):
     """Plan the RealVLG grasp primitive from the camera image, execute it through the safety
     layer, record each episode (LeRobot v3.0 in OUT/dataset, OUT/report.json)."""
     from vlgsim.real2sim.run import RealRunConfig, run_real
 
     cfg = RealRunConfig(robot=robot, camera=camera, policy=policy, episodes=episodes, out=out, execute=execute,
-                        outcome=outcome, instruction=instruction, seed=seed)
+                        outcome=outcome, instruction=instruction, seed=seed, realtime=realtime)
     if not execute:
         typer.echo("DRY RUN: commands are checked and logged, nothing moves (add --execute to move the robot)")
     ask = (lambda q: typer.prompt(q)) if sys.stdin.isatty() and outcome is None else None

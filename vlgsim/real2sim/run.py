@@ -238,8 +238,9 @@ def execute_plan(safe: SafeRobot, plan: list[PlannedStep], camera: Camera, recor
 
 
 # ---------------------------------------------------------------------- robots and policies
-def make_robot(spec: str, seed: int = 0) -> tuple[Robot, SafetyLimits]:
-    """``sim`` (SAPIEN Panda stand-in), ``franka:HOST[:fr3|panda]`` (franky-control), ``shadow``."""
+def make_robot(spec: str, seed: int = 0, realtime: bool = False) -> tuple[Robot, SafetyLimits]:
+    """``sim`` (SAPIEN Panda stand-in), ``franka:HOST[:fr3|panda]`` (franky-control; ``realtime``:
+    libfranka enforces realtime scheduling, for hardware on a PREEMPT_RT kernel), ``shadow``."""
     from vlgsim.real2sim.limits.franka import franka_limits
 
     kind, _, arg = spec.partition(":")
@@ -254,7 +255,7 @@ def make_robot(spec: str, seed: int = 0) -> tuple[Robot, SafetyLimits]:
         if not host:
             raise ValueError("--robot franka needs the robot's address; rule: franka:HOST[:fr3|panda], e.g. franka:172.16.0.2")
         model = model or "fr3"
-        return FrankaRobot(host, model=model), franka_limits(model)
+        return FrankaRobot(host, model=model, realtime=realtime), franka_limits(model)
     if kind == "shadow":
         raise ValueError("--robot shadow: the Shadow Hand takes dexterous grasps (DexVLG), not the RealVLG parallel-jaw "
                          "primitive this command plans; rule: use the Shadow Hand replay of vlgsim.real2sim.shadow")
@@ -295,6 +296,7 @@ class RealRunConfig:
     instruction: Optional[str] = None
     seed: int = 0
     control_hz: float = CONTROL_HZ
+    realtime: bool = False
 
 
 def _operator_outcome(ask: Optional[Callable[[str], str]]) -> tuple[str, str]:
@@ -381,7 +383,7 @@ def run_real(cfg: RealRunConfig, ask: Optional[Callable[[str], str]] = None,
         raise ValueError(f"--outcome {cfg.outcome!r}; rule: success or failure")
     out = Path(cfg.out)
     camera = make_camera(cfg.camera)
-    robot, limits = make_robot(cfg.robot, seed=cfg.seed)
+    robot, limits = make_robot(cfg.robot, seed=cfg.seed, realtime=cfg.realtime)
     records: list[EpisodeRecord] = []
     fps = int(round(cfg.control_hz))
     try:
