@@ -116,8 +116,9 @@ class FrankaRobot(RobotBase):
                 streaming = self._last_target is not None and self.robot_time_s() < self._due_s + cmd.duration_s
                 v = (q - self._last_target) / cmd.duration_s if streaming else np.zeros(7)
                 v = np.clip(v, -self._v_max, self._v_max)  # Ruckig rejects target velocities beyond its limits
-                wp = franky.JointWaypoint(franky.JointState(q, v) if np.any(v) else q,
-                                          minimum_time=franky.Duration(max(1, int(round(cmd.duration_s * 1000)))))
+                # no minimum_time: with it, Ruckig's time synchronisation fails now and then (error -111, seen
+                # on franky-sim); the robot-clock pacing above and the stream velocity set the timing instead
+                wp = franky.JointWaypoint(franky.JointState(q, v) if np.any(v) else q)
                 robot.move(franky.JointWaypointMotion([wp]), asynchronous=True)
                 self._due_s = self.robot_time_s() + float(cmd.duration_s)
                 self._last_target = q.copy()
