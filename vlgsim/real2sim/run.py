@@ -365,6 +365,8 @@ def run_episode(safe: SafeRobot, robot: Robot, camera: Camera, policy, policy_sp
     except Exception as e:  # noqa: BLE001 - a run records the failure, stops the robot and goes on
         safe.stop(reason="error")
         rec.outcome, rec.outcome_source, rec.failure_mode, rec.error = "failure", "detected", "error", f"{type(e).__name__}: {e}"
+    if rec.failure_mode not in ("safety_stop", "error"):  # (those stopped the robot already)
+        safe.stop(reason="episode_end")  # disarms the watchdog until the next episode's first command
     events = safe.clear_events()
     rec.safety_events = [e.to_json() for e in events]
     rec.clamps = sum(e["kind"] == "clamp" for e in rec.safety_events)
