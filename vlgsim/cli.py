@@ -502,5 +502,51 @@ def compare_sim_real(
     typer.echo(f"report: {jp}\nreport: {mp}\nplot: {png}")
 
 
+real_app = typer.Typer(no_args_is_help=True, help="Run policies on a real robot (or its stand-ins) through the safety layer")
+app.add_typer(real_app, name="real")
+
+
+@real_app.command("run")
+def real_run_cmd(
+    robot: str = typer.Option("sim", "--robot", help="sim | franka:HOST[:fr3|panda] | shadow"),
+    camera: str = typer.Option(..., "--camera", help="realsense[:EXTRINSIC_FILE] | replay:DIR"),
+    policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG] of a RealVLG grasp policy"),
+    episodes: int = typer.Option(1, "--episodes", min=1),
+    out: Path = typer.Option(Path("runs/real"), "--out"),
+    execute: bool = typer.Option(False, "--execute", help="send motion to the robot (default: dry run, checked and logged only)"),
+    outcome: Optional[str] = typer.Option(None, "--outcome", help="success|failure for non-interactive runs (else detected or asked)"),
+    instruction: Optional[str] = typer.Option(None, "--instruction", help="the instruction (default: the recording's)"),
+    seed: int = typer.Option(0, "--seed"),
+    realtime: bool = typer.Option(False, "--realtime", help="franka: enforce realtime scheduling (PREEMPT_RT kernel)"),
+):
+    """Plan the RealVLG grasp primitive from the camera image, execute it through the safety
+    layer, record each episode (LeRobot v3.0 in OUT/dataset, OUT/report.json)."""
+    from vlgsim.real2sim.run import RealRunConfig, run_real
+
+    cfg = RealRunConfig(robot=robot, camera=camera, policy=policy, episodes=episodes, out=out, execute=execute,
+                        outcome=outcome, instruction=instruction, seed=seed, realtime=realtime)
+    if not execute:
+        typer.echo("DRY RUN: commands are checked and logged, nothing moves (add --execute to move the robot)")
+    ask = (lambda q: typer.prompt(q)) if sys.stdin.isatty() and outcome is None else None
+    records = run_real(cfg, ask=ask, on_episode=lambda r: typer.echo(
+        f"episode {r.episode}: {r.outcome} ({r.outcome_source}) failure_mode={r.failure_mode} steps={r.steps} "
+        f"clamps={r.clamps} rejections={r.rejections}" + (f" error={r.error}" if r.error else "")))
+    typer.echo(f"{sum(r.success for r in records)}/{len(records)} successes\nreport: {out / 'report.json'}\n"
+               f"dataset: {out / 'dataset'}")
+
+
+@real_app.command("record-replay")
+def real_record_replay_cmd(
+    out: Path = typer.Option(..., "--out", help="replay folder to write"),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="scenes 0..N-1 of RealVLG-Grasp-v0, one recorded episode each"),
+    seed: int = typer.Option(0, "--seed", help="first scene seed"),
+):
+    """Record RGB-D frames (+ labels) of RealVLG-Grasp-v0 scenes as a replay camera folder."""
+    from vlgsim.real2sim.cameras import record_replay_from_sim
+
+    record_replay_from_sim(out, range(seed, seed + seeds))
+    typer.echo(f"replay folder: {out} (use --camera replay:{out})")
+
+
 if __name__ == "__main__":
     app()

@@ -11,4 +11,7 @@ from vlgsim.real2sim.robot import (
     RobotState,
 )
 
-__all__ = ["CartesianCommand", "Command", "GripperCommand", "JointCommand", "Robot", "RobotBase", "RobotState"]
+from vlgsim.real2sim.safety import CommandResult, SafeRobot, SafetyEvent, SafetyLimits
+
+__all__ = ["CartesianCommand", "Command", "CommandResult", "GripperCommand", "JointCommand", "Robot", "RobotBase",
+           "RobotState", "SafeRobot", "SafetyEvent", "SafetyLimits"]

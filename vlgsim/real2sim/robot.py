@@ -46,10 +46,13 @@ class CartesianCommand:
 
 @dataclass
 class GripperCommand:
-    """Target total jaw opening (m) and the most force the jaws may apply (N)."""
+    """Target total jaw opening (m) and the most force the jaws may apply (N). ``grasp=True``
+    closes on an object: the jaws move toward ``width_m`` until they hold something with
+    ``force_n`` (franky's ``Gripper.grasp``); ``grasp=False`` just moves them to ``width_m``."""
 
     width_m: float
     force_n: float = 20.0
+    grasp: bool = False
 
 
 Command = JointCommand | CartesianCommand | GripperCommand

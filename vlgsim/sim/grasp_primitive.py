@@ -34,6 +34,42 @@ class GraspPlan:
     opening_m: np.ndarray  # (B,)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One straight TCP move of the primitive, ``seconds`` long, gripper open or closed."""
+
+    phase: str
+    start: np.ndarray
+    end: np.ndarray
+    seconds: float
+    closed: bool
+
+
+def primitive_segments(start: np.ndarray, target: np.ndarray) -> list[Segment]:
+    """The primitive's TCP path (world or base frame, metres; arrays (3,) or (B, 3)): go up
+    if needed, over, 10 cm above the grasp, descend, close, lift 10 cm, hold."""
+    above = target + np.array([0, 0, PRE_GRASP_HEIGHT_M])
+    lifted = target + np.array([0, 0, LIFT_HEIGHT_M])
+    high = np.maximum(start, above)  # go up first if needed, then over, then down
+    high[..., :2] = start[..., :2]
+    return [Segment("approach", start, high, 0.3, False), Segment("approach", high, above, 0.9, False),
+            Segment("approach", above, above, 0.3, False), Segment("descend", above, target, 0.8, False),
+            Segment("descend", target, target, 0.2, False), Segment("close", target, target, 0.6, True),
+            Segment("lift", target, lifted, 1.0, True), Segment("hold", lifted, lifted, HOLD_S, True)]
+
+
+def step_controller(env, action) -> None:
+    """Apply one controller action and run the physics for one control tick."""
+    env.agent.set_action(torch.as_tensor(np.asarray(action, dtype=np.float32), device=env.device))
+    if env.gpu_sim_enabled:  # GPU PhysX reads drive targets only once they are applied (as env.step does)
+        env.scene.px.gpu_apply_articulation_target_position()
+    for _ in range(env._sim_steps_per_control):
+        env.agent.before_simulation_step()
+        env.scene.step()
+    if env.gpu_sim_enabled:
+        env.scene._gpu_fetch_all()
+
+
 @dataclass
 class GraspTrace:
     """What happened: per sub-scene and per object slot, heights over the episode."""
@@ -73,8 +109,6 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
     euler = tcp_euler_xyz(plan.axis_angle_rad)
     start = agent.tcp.pose.p.cpu().numpy()
     target = plan.tcp_xyz
-    above = target + np.array([0, 0, PRE_GRASP_HEIGHT_M])
-    lifted = target + np.array([0, 0, LIFT_HEIGHT_M])
     open_a = gripper_action(plan.opening_m)
     close_a = np.full(B, -1.0)
     f = env.control_freq
@@ -83,15 +117,9 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
         n = max(1, int(round(seconds * f)))
         return [(p0 + (p1 - p0) * (i + 1) / n, grip) for i in range(n)]
 
-    high = np.maximum(start, above)  # go up first if needed, then over, then down
-    high[:, :2] = start[:, :2]
-    phases = {
-        "approach": seg(start, high, 0.3, open_a) + seg(high, above, 0.9, open_a) + seg(above, above, 0.3, open_a),
-        "descend": seg(above, target, 0.8, open_a) + seg(target, target, 0.2, open_a),
-        "close": seg(target, target, 0.6, close_a),
-        "lift": seg(target, lifted, 1.0, close_a),
-        "hold": seg(lifted, lifted, HOLD_S, close_a),
-    }
+    phases: dict[str, list] = {}
+    for sg in primitive_segments(start, target):
+        phases.setdefault(sg.phase, []).extend(seg(sg.start, sg.end, sg.seconds, close_a if sg.closed else open_a))
     z0 = torch.stack([o.pose.p[:, 2] for o in objects], 1).cpu().numpy()
     K = len(objects)
     max_rise = np.full((B, K), -np.inf)
@@ -101,15 +129,7 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
     tick = 0
     for name, ticks in phases.items():
         for pos, grip in ticks:
-            a = np.concatenate([pos - base, euler, grip[:, None]], axis=1).astype(np.float32)
-            agent.set_action(torch.as_tensor(a, device=env.device))
-            if env.gpu_sim_enabled:  # GPU PhysX reads drive targets only once they are applied (as env.step does)
-                env.scene.px.gpu_apply_articulation_target_position()
-            for _ in range(env._sim_steps_per_control):
-                agent.before_simulation_step()
-                env.scene.step()
-            if env.gpu_sim_enabled:
-                env.scene._gpu_fetch_all()
+            step_controller(env, np.concatenate([pos - base, euler, grip[:, None]], axis=1))
             tick += 1
             if on_frame is not None and tick % frame_every == 0:
                 frames.append(on_frame())

@@ -1,0 +1,1 @@
+"""One readable safety configuration per robot (see :class:`vlgsim.real2sim.safety.SafetyLimits`)."""
