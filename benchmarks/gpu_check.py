@@ -243,6 +243,22 @@ def _versions() -> dict:
     return out
 
 
+def _physx_gpu_library() -> dict:
+    """Where SAPIEN looks for PhysX's GPU library (``physx_cuda`` needs it). SAPIEN downloads it
+    from GitHub at the first GPU simulation; on a machine without that network it must be put
+    there by hand (the ``libPhysXGpu_64.so`` of SAPIEN's ``linux-so.zip`` for this PhysX version)."""
+    try:
+        from pathlib import Path
+
+        import sapien
+
+        version = sapien.physx.version()
+        path = Path.home() / ".sapien" / "physx" / version / "libPhysXGpu_64.so"
+        return dict(present=path.exists(), path=str(path), physx_version=version)
+    except Exception as e:  # noqa: BLE001
+        return dict(present=None, error=f"{type(e).__name__}: {e}")
+
+
 def _cuda_info() -> dict:
     try:
         import torch
@@ -305,7 +321,8 @@ def main(argv=None) -> dict:
     plan += [("warp_synthesis", d, "warp", dict(device=d, grasps=cpu_grasps if d == "cpu" else grasps,
                                                 iterations=iterations)) for d in devices]
     plan += [p for n in counts[1:] for p in count_plan(n)]
-    report: dict = dict(config=config, versions=_versions(), cuda=_cuda_info(), closed_loop={}, oracle_batched=None,
+    report: dict = dict(config=config, versions=_versions(), cuda=_cuda_info(),
+                        physx_gpu_library=_physx_gpu_library(), closed_loop={}, oracle_batched=None,
                         warp_synthesis={})
     t0 = time.perf_counter()
     for section, key, kind, a in plan:
