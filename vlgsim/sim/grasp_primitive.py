@@ -4,6 +4,11 @@ The primitive drives ManiSkill's absolute end-effector controller (``pd_ee_pose`
 steps the physics scene directly (no ``env.step`` per tick, which is mostly Python
 overhead). Phases: open + move above the grasp, descend, close, lift, hold. It is
 batched: every sub-scene executes its own grasp at once.
+
+``direct=True`` (CPU backend, one sub-scene) sets the controllers' joint targets with the
+numbers ManiSkill's ``set_action`` computes, bit for bit, without its per-call pose algebra
+(two end-effector-in-base poses and a target rotation per tick that absolute targets on the
+CPU backend discard or repeat), and reads object heights from the entities.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from typing import Callable, Optional
 
 import numpy as np
 import torch
+from mani_skill.utils.geometry.rotation_conversions import euler_angles_to_matrix, matrix_to_quaternion
+from mani_skill.utils.structs.pose import Pose
 from scipy.spatial.transform import Rotation
 
 PRE_GRASP_HEIGHT_M = 0.10
@@ -61,12 +68,44 @@ def gripper_action(opening_m: np.ndarray) -> np.ndarray:
     return 2 * (q - lo) / (hi - lo) - 1
 
 
+class DirectPoseControl:
+    """Absolute TCP pose + gripper targets for a Panda in ``pd_ee_pose`` on the CPU backend,
+    with the arithmetic of ManiSkill's ``PDEEPoseController.set_action`` (float32 target
+    quaternion from XYZ Euler angles, IK from the current joints, the previous joint
+    targets when IK fails) and its mimic gripper controller, minus the discarded work."""
+
+    def __init__(self, agent, euler_xyz: np.ndarray):
+        self.arm, self.gripper = agent.controller.controllers["arm"], agent.controller.controllers["gripper"]
+        cfg = self.arm.config
+        if (agent.scene.gpu_sim_enabled or cfg.use_delta or cfg.use_target or cfg.interpolate or cfg.normalize_action
+                or not hasattr(self.arm, "kinematics")):
+            raise ValueError("DirectPoseControl needs ManiSkill's absolute pd_ee_pose arm controller on the CPU backend")
+        rot = torch.as_tensor(np.asarray(euler_xyz).astype(np.float32), device=agent.device)
+        self.quat = matrix_to_quaternion(euler_angles_to_matrix(rot, "XYZ"))  # constant over the grasp
+
+    def set_targets(self, pos_in_base: np.ndarray, gripper: np.ndarray) -> None:
+        """``pos_in_base`` (B, 3) TCP position in the robot base frame, metres; ``gripper`` (B,)
+        normalised gripper action."""
+        arm = self.arm
+        pose = Pose.create_from_pq(torch.as_tensor(pos_in_base.astype(np.float32), device=arm.device), self.quat)
+        arm._step = 0
+        arm._start_qpos = arm.qpos
+        arm._target_pose = pose
+        target = arm.kinematics.compute_ik(pose=pose, q0=arm.articulation.get_qpos(), is_delta_pose=False,
+                                           solver_config=arm.config.delta_solver_config)
+        arm._target_qpos = arm._start_qpos if target is None else target
+        arm.set_drive_targets(arm._target_qpos)
+        self.gripper.set_action(torch.as_tensor(gripper.astype(np.float32)[:, None], device=arm.device))
+
+
 def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Callable[[], None]] = None,
-                          frame_every: int = 3) -> GraspTrace:
+                          frame_every: int = 3, direct: bool = False) -> GraspTrace:
     """Run the primitive in ``env`` (a ManiSkill BaseEnv whose agent is in ``pd_ee_pose``).
 
     ``objects``: list of K merged actors whose heights are tracked. ``on_frame`` is called
-    every ``frame_every`` control ticks (e.g. to record a video frame)."""
+    every ``frame_every`` control ticks (e.g. to record a video frame). ``direct``: drive
+    the controllers through :class:`DirectPoseControl` (CPU backend, one sub-scene; same
+    targets, same physics, less Python)."""
     agent = env.agent
     base = agent.robot.pose.p.cpu().numpy()  # (B, 3)
     B = len(base)
@@ -92,7 +131,16 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
         "lift": seg(target, lifted, 1.0, close_a),
         "hold": seg(lifted, lifted, HOLD_S, close_a),
     }
-    z0 = torch.stack([o.pose.p[:, 2] for o in objects], 1).cpu().numpy()
+    if direct:
+        control = DirectPoseControl(agent, euler)
+        entities = [o._objs[0] for o in objects]
+
+        def heights():  # float32, as the actors' pose tensors hold them
+            return np.array([[e.pose.p[2] for e in entities]], dtype=np.float32)
+    else:
+        def heights():
+            return torch.stack([o.pose.p[:, 2] for o in objects], 1).cpu().numpy()
+    z0 = heights()
     K = len(objects)
     max_rise = np.full((B, K), -np.inf)
     min_hold = np.full((B, K), np.inf)
@@ -101,8 +149,11 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
     tick = 0
     for name, ticks in phases.items():
         for pos, grip in ticks:
-            a = np.concatenate([pos - base, euler, grip[:, None]], axis=1).astype(np.float32)
-            agent.set_action(torch.as_tensor(a, device=env.device))
+            if direct:
+                control.set_targets(pos - base, grip)
+            else:
+                a = np.concatenate([pos - base, euler, grip[:, None]], axis=1).astype(np.float32)
+                agent.set_action(torch.as_tensor(a, device=env.device))
             for _ in range(env._sim_steps_per_control):
                 agent.before_simulation_step()
                 env.scene.step()
@@ -112,14 +163,14 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
             if on_frame is not None and tick % frame_every == 0:
                 frames.append(on_frame())
             if name in ("lift", "hold"):
-                rise = torch.stack([o.pose.p[:, 2] for o in objects], 1).cpu().numpy() - z0
+                rise = heights() - z0
                 max_rise = np.maximum(max_rise, rise)
                 if name == "hold":
                     min_hold = np.minimum(min_hold, rise)
         if name == "descend":
             err = np.linalg.norm(agent.tcp.pose.p.cpu().numpy() - target, axis=1)
             blocked = err > BLOCKED_TOL_M
-    final = torch.stack([o.pose.p[:, 2] for o in objects], 1).cpu().numpy() - z0
+    final = heights() - z0
     return GraspTrace(blocked=blocked, max_rise_m=max_rise, min_rise_hold_m=min_hold, final_rise_m=final, frames=frames)
 
 

@@ -97,6 +97,7 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         self.object_slots = []
         self._object_poses = None
         self.scene_reuse = False  # until the first scene is built
+        self.direct_control = False
         self.object_pool = ObjectPool()
         self._slot_specs: list = []
         self._objects_loaded_this_reset = False
@@ -106,6 +107,7 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         if scene_reuse and not self.gpu_sim_enabled and self.num_envs == 1:
             self.scene_reuse = True
             self.reconfiguration_freq = 0  # build once; later resets swap objects (see _initialize_episode)
+            self.direct_control = True  # the grasp primitive sets the kept controllers' targets directly
 
     def reset(self, seed=None, options=None):
         if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
@@ -225,7 +227,7 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         self.agent.controller.reset()
         on_frame = (lambda: self.capture()[0][0].cpu().numpy().copy()) if record_frames else None
         try:
-            return execute_topdown_grasp(self, plan, self.object_slots, on_frame=on_frame)
+            return execute_topdown_grasp(self, plan, self.object_slots, on_frame=on_frame, direct=self.direct_control)
         finally:
             self._object_poses = None  # the primitive steps the scene itself, past _after_simulation_step
 
