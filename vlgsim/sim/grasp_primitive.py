@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
+import sapien
 import torch
 from mani_skill.utils.geometry.rotation_conversions import euler_angles_to_matrix, matrix_to_quaternion
-from mani_skill.utils.structs.pose import Pose
 from scipy.spatial.transform import Rotation
 
 PRE_GRASP_HEIGHT_M = 0.10
@@ -69,33 +69,57 @@ def gripper_action(opening_m: np.ndarray) -> np.ndarray:
 
 
 class DirectPoseControl:
-    """Absolute TCP pose + gripper targets for a Panda in ``pd_ee_pose`` on the CPU backend,
-    with the arithmetic of ManiSkill's ``PDEEPoseController.set_action`` (float32 target
-    quaternion from XYZ Euler angles, IK from the current joints, the previous joint
-    targets when IK fails) and its mimic gripper controller, minus the discarded work."""
+    """Absolute TCP pose + gripper targets for a Panda in ``pd_ee_pose`` on the CPU backend
+    (one sub-scene), with the numbers of ManiSkill's ``PDEEPoseController.set_action`` and
+    its mimic gripper controller: float32 target quaternion from XYZ Euler angles, SAPIEN's
+    pinocchio IK from the current joints (100 iterations), the current joints when IK
+    fails, float32 drive targets set joint by joint in the same order. Skipped: the two
+    end-effector-in-base poses per call that absolute CPU targets discard, the target
+    rotation recomputed every tick, and tensor round trips."""
 
     def __init__(self, agent, euler_xyz: np.ndarray):
         self.arm, self.gripper = agent.controller.controllers["arm"], agent.controller.controllers["gripper"]
         cfg = self.arm.config
-        if (agent.scene.gpu_sim_enabled or cfg.use_delta or cfg.use_target or cfg.interpolate or cfg.normalize_action
-                or not hasattr(self.arm, "kinematics")):
-            raise ValueError("DirectPoseControl needs ManiSkill's absolute pd_ee_pose arm controller on the CPU backend")
-        rot = torch.as_tensor(np.asarray(euler_xyz).astype(np.float32), device=agent.device)
-        self.quat = matrix_to_quaternion(euler_angles_to_matrix(rot, "XYZ"))  # constant over the grasp
+        if (agent.scene.gpu_sim_enabled or agent.scene.num_envs != 1 or cfg.use_delta or cfg.use_target
+                or cfg.interpolate or cfg.normalize_action or self.gripper.config.interpolate
+                or getattr(self.arm, "kinematics", None) is None or self.arm.kinematics.use_gpu_ik):
+            raise ValueError("DirectPoseControl needs ManiSkill's absolute pd_ee_pose arm controller, one CPU env")
+        kin = self.arm.kinematics
+        self._ik, self._link, self._qmask = kin.pmodel.compute_inverse_kinematics, kin.end_link_idx, kin.qmask
+        self._ik_joints = kin.pmodel_active_joint_indices.cpu().numpy()
+        self._ik_controlled = kin.pmodel_controlled_joint_indices.cpu().numpy()
+        self._robot = self.arm.articulation._objs[0]
+        self._arm_joints = [j._objs[0] for j in self.arm.joints]
+        self._arm_q = self.arm.active_joint_indices.cpu().numpy()
+        self._gripper_joints = [j._objs[0] for j in self.gripper.joints]
+        self._gripper_targets: dict[float, np.ndarray] = {}
+        rot = torch.as_tensor(np.asarray(euler_xyz).astype(np.float32))
+        self._quat = matrix_to_quaternion(euler_angles_to_matrix(rot, "XYZ")).numpy()[0]  # constant over the grasp
+        self.last_arm_target = None
 
     def set_targets(self, pos_in_base: np.ndarray, gripper: np.ndarray) -> None:
-        """``pos_in_base`` (B, 3) TCP position in the robot base frame, metres; ``gripper`` (B,)
-        normalised gripper action."""
-        arm = self.arm
-        pose = Pose.create_from_pq(torch.as_tensor(pos_in_base.astype(np.float32), device=arm.device), self.quat)
-        arm._step = 0
-        arm._start_qpos = arm.qpos
-        arm._target_pose = pose
-        target = arm.kinematics.compute_ik(pose=pose, q0=arm.articulation.get_qpos(), is_delta_pose=False,
-                                           solver_config=arm.config.delta_solver_config)
-        arm._target_qpos = arm._start_qpos if target is None else target
-        arm.set_drive_targets(arm._target_qpos)
-        self.gripper.set_action(torch.as_tensor(gripper.astype(np.float32)[:, None], device=arm.device))
+        """``pos_in_base`` (1, 3) TCP position in the robot base frame, metres; ``gripper``
+        (1,) normalised gripper action."""
+        qpos = self._robot.qpos
+        result, success, _ = self._ik(self._link, sapien.Pose(pos_in_base[0].astype(np.float32), self._quat),
+                                      initial_qpos=qpos[self._ik_joints], active_qmask=self._qmask, max_iterations=100)
+        target = result[self._ik_controlled].astype(np.float32) if success else qpos[self._arm_q]
+        for i, joint in enumerate(self._arm_joints):
+            joint.drive_target = target[i:i + 1]
+        self.last_arm_target = target
+        g = float(np.float32(gripper[0]))
+        if g not in self._gripper_targets:  # ManiSkill's own clip, scale and mimic, once per value
+            self.gripper.set_action(torch.as_tensor(np.float32(gripper)[:, None]))
+            self._gripper_targets[g] = self.gripper._target_qpos[0].cpu().numpy().astype(np.float32)
+        else:
+            t = self._gripper_targets[g]
+            for i, joint in enumerate(self._gripper_joints):
+                joint.drive_target = t[i:i + 1]
+
+    def finish(self) -> None:
+        """Leave the arm controller's state as its own ``set_action`` would have."""
+        if self.last_arm_target is not None:
+            self.arm._target_qpos = torch.from_numpy(self.last_arm_target[None].copy())
 
 
 def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Callable[[], None]] = None,
@@ -171,6 +195,8 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
             err = np.linalg.norm(agent.tcp.pose.p.cpu().numpy() - target, axis=1)
             blocked = err > BLOCKED_TOL_M
     final = heights() - z0
+    if direct:
+        control.finish()
     return GraspTrace(blocked=blocked, max_rise_m=max_rise, min_rise_hold_m=min_hold, final_rise_m=final, frames=frames)
 
 
