@@ -93,40 +93,51 @@ def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: 
 class ObjectPool:
     """Built object entities kept for reuse across episodes (CPU simulation, one sub-scene).
 
-    An entity (render body + PhysX rigid body with its cooked convex shapes) is built once
-    per :class:`ObjectSpec` the first time a scene needs it; between episodes it waits
-    outside the scene (removed from the PhysX and render scenes, so a waiting object costs
-    no simulation or rendering time and can never show in a camera) and is added back when
-    a later scene holds the same spec. At most ``max_waiting`` entities wait (least
-    recently used ones are dropped)."""
+    An entity (render body + PhysX rigid body with its cooked convex shapes) is built the
+    first time a scene needs its geometry (category and size); between episodes it waits
+    outside the scene (in no PhysX or render scene, so a waiting object costs no simulation
+    or rendering time and can never show in a camera) and is taken again, recoloured, when
+    a later scene holds an object of the same category and size: the same shapes, mass and
+    materials a new build of that spec gets. At most ``max_waiting`` entities wait (the
+    least recently used geometry is dropped first)."""
 
     def __init__(self, max_waiting: int = 512):
         self.max_waiting = max_waiting
-        self._waiting: OrderedDict[tuple, list] = OrderedDict()
+        self._waiting: OrderedDict[tuple[str, float], list] = OrderedDict()
+        self._n_waiting = 0
         self.built = 0
         self.reused = 0
 
     def take(self, scene, spec: ObjectSpec) -> sapien.Entity:
-        """An entity of ``spec`` not in any scene: a waiting one, else a newly built one."""
-        free = self._waiting.get(spec)
-        if free:
-            self.reused += 1
-            entity = free.pop()
-            if not free:
-                del self._waiting[spec]
-            return entity
-        self.built += 1
-        builder = scene.create_actor_builder()
-        add_object_shapes(builder, build_object(spec))
-        return builder.build_entity()
+        """An entity of ``spec`` not in any scene: a waiting one recoloured, else a new build."""
+        key = (spec.category, spec.scale)
+        free = self._waiting.get(key)
+        if not free:
+            self.built += 1
+            builder = scene.create_actor_builder()
+            add_object_shapes(builder, build_object(spec))
+            return builder.build_entity()
+        self.reused += 1
+        self._n_waiting -= 1
+        entity = free.pop()
+        if not free:
+            del self._waiting[key]
+        body = entity.find_component_by_type(sapien.render.RenderBodyComponent)
+        for shape, part in zip(body.render_shapes, build_object(spec).parts):  # one shape per part, in order
+            for mesh_part in shape.parts:
+                mesh_part.material.base_color = [*part.rgb, 1.0]
+        return entity
 
     def give_back(self, spec: ObjectSpec, entity: sapien.Entity) -> None:
         """Return an entity that was removed from its scene."""
-        self._waiting.setdefault(spec, []).append(entity)
-        self._waiting.move_to_end(spec)
-        while sum(len(v) for v in self._waiting.values()) > self.max_waiting:
+        key = (spec.category, spec.scale)
+        self._waiting.setdefault(key, []).append(entity)
+        self._waiting.move_to_end(key)
+        self._n_waiting += 1
+        while self._n_waiting > self.max_waiting:
             old = next(iter(self._waiting))
             self._waiting[old].pop(0)
+            self._n_waiting -= 1
             if not self._waiting[old]:
                 del self._waiting[old]
 
