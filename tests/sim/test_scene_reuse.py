@@ -141,3 +141,24 @@ def test_ik_runs_on_sapiens_builtin_pinocchio():
         assert isinstance(env.unwrapped.agent.controller.controllers["arm"].kinematics.pmodel, PinocchioModel)
     finally:
         env.close()
+
+
+def test_closed_loop_episodes_are_identical_with_and_without_reuse():
+    traces = {}
+    for reuse in (False, True):
+        env = gym.make("vlgsim:RealVLG-Grasp-v0", obs_mode="state", control_mode="pd_ee_delta_pose",
+                       scene_reuse=reuse)
+        try:
+            rng = np.random.default_rng(3)
+            out = []
+            for seed in (40, 41):
+                obs, _ = env.reset(seed=seed)
+                out.append(np.asarray(obs["state"]).copy())
+                for _ in range(15):
+                    obs, reward, *_ = env.step(rng.uniform(-1, 1, 7).astype(np.float32))
+                    out.append(np.asarray(obs["state"]).copy())
+            traces[reuse] = out
+        finally:
+            env.close()
+    assert all(np.array_equal(a, b) for a, b in zip(traces[False], traces[True]))
+    assert not np.array_equal(traces[True][0], traces[True][15])  # the arm moved
