@@ -162,3 +162,19 @@ def test_closed_loop_episodes_are_identical_with_and_without_reuse():
             env.close()
     assert all(np.array_equal(a, b) for a, b in zip(traces[False], traces[True]))
     assert not np.array_equal(traces[True][0], traces[True][15])  # the arm moved
+
+
+def test_renderer_with_pooled_objects_gives_the_same_images():
+    from vlgsim.envs.realvlg_ground import extra_views
+    from vlgsim.scenes import CameraSpec, sample_tabletop_scene
+    from vlgsim.sim.sapien_render import TabletopRenderer
+
+    cam = CameraSpec.d435(160, 120)
+    pooled, fresh = TabletopRenderer(reuse_objects=True), TabletopRenderer(reuse_objects=False)
+    for seed in SEEDS + SEEDS[:3]:
+        sc = sample_tabletop_scene(seed, camera=cam)
+        cams = [cam] + extra_views(np.random.default_rng(seed), 1, cam)
+        for a, b in zip(pooled.render(sc, cams), fresh.render(sc, cams)):
+            assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.depth, b.depth), seed
+            assert np.array_equal(a.object_index, b.object_index), seed
+    assert pooled._pool.reused >= 10 and fresh._pool.built == 0

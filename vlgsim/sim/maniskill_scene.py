@@ -101,8 +101,9 @@ class ObjectPool:
     materials a new build of that spec gets. At most ``max_waiting`` entities wait (the
     least recently used geometry is dropped first)."""
 
-    def __init__(self, max_waiting: int = 512):
-        self.max_waiting = max_waiting
+    def __init__(self, max_waiting: int = 512, collision: bool = True, body_type: str = "dynamic"):
+        """``collision=False, body_type="static"``: visual-only entities (for renderers)."""
+        self.max_waiting, self.collision, self.body_type = max_waiting, collision, body_type
         self._waiting: OrderedDict[tuple[str, float], list] = OrderedDict()
         self._n_waiting = 0
         self.built = 0
@@ -115,7 +116,8 @@ class ObjectPool:
         if not free:
             self.built += 1
             builder = scene.create_actor_builder()
-            add_object_shapes(builder, build_object(spec))
+            add_object_shapes(builder, build_object(spec), collision=self.collision)
+            builder.set_physx_body_type(self.body_type)
             return builder.build_entity()
         self.reused += 1
         self._n_waiting -= 1
