@@ -160,6 +160,8 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         self.target_slot = np.array([self.scenes[0].target_index])
         self.target_actor = self.merge_slots(self.target_slot)
         self.__dict__.pop("segmentation_id_map", None)  # ManiSkill's cached id -> actor map
+        if self._viewer is not None:  # render_mode="human": show the new sapien.Scene
+            self._setup_viewer()
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         if self.scene_reuse and not self._objects_loaded_this_reset:
