@@ -141,6 +141,12 @@ def test_ik_runs_on_sapiens_builtin_pinocchio():
         assert isinstance(env.unwrapped.agent.controller.controllers["arm"].kinematics.pmodel, PinocchioModel)
     finally:
         env.close()
+    env = gym.make("vlgsim:Bimanual-PickColor-v0")
+    try:
+        for arm in env.unwrapped.arms.values():
+            assert isinstance(arm.controller.controllers["arm"].kinematics.pmodel, PinocchioModel)
+    finally:
+        env.close()
 
 
 def test_closed_loop_episodes_are_identical_with_and_without_reuse():
