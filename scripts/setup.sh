@@ -25,5 +25,14 @@ fi
 echo "[vlgsim] installing vlgsim and its test extras"
 "$VENV/bin/pip" install -q -e ".[test]"
 
+# openpi's client and server (tests drive our openpi protocol with them). Both are tiny and
+# pure Python, but openpi-client 0.1.2 pins numpy<2 (it runs on numpy 2), so --no-deps.
+echo "[vlgsim] installing openpi-client 0.1.2 and openpi-server 0.1.0 (--no-deps)"
+"$VENV/bin/pip" install -q --no-deps "openpi-client==0.1.2" "openpi-server==0.1.0"
+
+# lerobot 0.4.4 in a side venv on this venv's torch (it pins torch<2.11): the LeRobot
+# compatibility test reads and appends to our datasets with lerobot's own code.
+bash scripts/setup_lerobot_venv.sh "$VENV/bin/python" "${VENV}-lerobot"
+
 bash scripts/setup_vulkan.sh "$VENV/bin/python"
 echo "[vlgsim] ready: $VENV/bin/vlgsim"

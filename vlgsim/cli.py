@@ -26,6 +26,21 @@ def _parse_kv(pairs: list[str]) -> dict:
     return out
 
 
+WORKERS_HELP = "parallel workers, one CPU each (default 1; with --backend ray: every CPU); results do not depend on it"
+BACKEND_HELP = "where workers run: local (processes on this machine) or ray (actors on a Ray cluster)"
+ADDRESS_HELP = ("with --backend ray: join a running cluster (auto, or HOST:PORT; see `ray start --head`); "
+                "default: start a private Ray on this machine (loopback only) with --workers CPUs")
+
+
+def _backend(kind: str, workers: Optional[int], address: Optional[str]):
+    from vlgsim.workers import Backend
+
+    try:
+        return Backend(kind, workers if workers is not None or kind == "ray" else 1, address)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+
+
 @app.command("envs")
 def list_envs():
     """List the registered environment ids."""
@@ -41,7 +56,9 @@ def eval_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env", help="registered env id"),
     policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG], e.g. oracle, random"),
     episodes: int = typer.Option(20, "--episodes", min=1),
-    workers: int = typer.Option(1, "--workers", min=1, help="separate processes; results do not depend on it"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     seed: int = typer.Option(0, "--seed", help="episode i uses seed + i"),
     out: Path = typer.Option(Path("runs/eval"), "--out", help="output folder"),
     video_episodes: int = typer.Option(2, "--video-episodes", min=0, help="record MP4s of the first N episodes"),
@@ -59,11 +76,13 @@ def eval_cmd(
     settings are kept aside as episodes.<time>.jsonl."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, summarize, write_report, write_video
+    from vlgsim.sim_eval.report import (EpisodeLog, clean_temp_files, finished_videos, read_episode_log, summarize,
+                                        write_report, write_video)
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
 
+    pool = _backend(backend, workers, address)
     if suite is not None:
-        return _eval_bimanual_suite(suite, policy, split, episodes, seed, out, workers, _parse_kv(env_kwarg))
+        return _eval_bimanual_suite(suite, policy, split, episodes, seed, out, pool, _parse_kv(env_kwarg))
     out.mkdir(parents=True, exist_ok=True)
     job = EvalJob(env, policy, _parse_kv(env_kwarg), max_steps)
     from vlgsim import __version__
@@ -71,6 +90,7 @@ def eval_cmd(
     run_meta = dict(env_id=env, policy=policy, seed=seed, env_kwargs=job.env_kwargs, max_steps=max_steps,
                     vlgsim=__version__)
     log_path, meta_path = out / "episodes.jsonl", out / "run.json"
+    clean_temp_files(out)  # left by a killed writer
     previous = read_episode_log(log_path)
     same_run = meta_path.exists() and json.loads(meta_path.read_text()) == run_meta
     if previous and not (resume and same_run):
@@ -82,7 +102,8 @@ def eval_cmd(
     meta_path.write_text(json.dumps(run_meta))
     log = EpisodeLog(log_path)
     seeds = [seed + i for i in range(episodes)]
-    videos: list[str] = sorted(str(p.relative_to(out)) for p in (out / "videos").glob("*.mp4")) if previous else []
+    # resuming: keep the videos of logged episodes only (one cut by a kill is re-rendered with its episode)
+    videos: list[str] = finished_videos(out, previous) if previous else []
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("success {task.fields[rate]}"), TimeRemainingColumn()) as bar:
@@ -90,20 +111,20 @@ def eval_cmd(
         done = {"n": len(previous), "k": sum(r.success for r in previous)}
 
         def on_result(r, frames):
-            log.write(r)
-            if frames:
+            if frames:  # the video first: a result in the log always has its finished video
                 p = write_video(out / "videos" / f"episode_{r.episode:03d}_seed_{r.seed}.mp4", frames)
                 if p:
                     videos.append(str(p.relative_to(out)))
+            log.write(r)
             done["n"] += 1
             done["k"] += int(r.success)
             bar.update(task, advance=1, rate=f"{done['k']}/{done['n']}")
 
-        fresh = evaluate(job, seeds, workers=workers, record_first=video_episodes, on_result=on_result,
-                         skip=frozenset(r.episode for r in previous))
+        fresh = evaluate(job, seeds, record_first=video_episodes, on_result=on_result,
+                         skip=frozenset(r.episode for r in previous), backend=pool)
     log.close()
     results = sorted(previous + fresh, key=lambda r: r.episode)
-    meta = dict(run_meta, workers=workers, wall_s=round(time.perf_counter() - t0, 2))
+    meta = dict(run_meta, workers=pool.workers, backend=pool.kind, wall_s=round(time.perf_counter() - t0, 2))
     jp, mdp = write_report(out, meta, results, sorted(videos))
     s = summarize(results)
     typer.echo(f"success {s.successes}/{s.n} = {100 * s.success_rate:.1f} % "
@@ -114,7 +135,7 @@ def eval_cmd(
         typer.echo(f"video:  {out / v}")
 
 
-def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, seed: int, out: Path, workers: int,
+def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, seed: int, out: Path, pool,
                          env_kwargs: dict):
     """``eval --suite bimanual``: every Bimanual-* task; per-task and per-factor table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -131,8 +152,8 @@ def _eval_bimanual_suite(suite: str, policy: str, split: str, episodes: int, see
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn()) as bar:
         task = bar.add_task(f"bimanual/{split} / {policy}", total=episodes * len(BIMANUAL_TASKS))
-        report = run_suite(policy, split, episodes, seed, out, workers, env_kwargs,
-                           on_result=lambda env_id, r: bar.update(task, advance=1))
+        report = run_suite(policy, split, episodes, seed, out, env_kwargs=env_kwargs,
+                           on_result=lambda env_id, r: bar.update(task, advance=1), backend=pool)
     typer.echo((out / "report.md").read_text())
     typer.echo(f"mean success {100 * report['mean_success']:.1f} %\nreport: {out / 'report.json'}\n"
                f"report: {out / 'report.md'}")
@@ -145,15 +166,27 @@ def serve_policy(
     host: str = typer.Option("127.0.0.1", "--host", help="bind address (0.0.0.0 exposes it to the network)"),
     port: int = typer.Option(8000, "--port"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to gym.make (repeatable)"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim (vlgsim.policies.remote) or openpi (openpi-client's WebsocketClientPolicy)"),
 ):
-    """Serve a policy over websocket + msgpack (see vlgsim.policies.remote for the protocol)."""
+    """Serve a policy over websocket + msgpack (protocols: vlgsim.policies.remote, vlgsim.policies.openpi)."""
     import gymnasium as gym
 
     from vlgsim.policies import PolicyServer, make_policy
 
+    if protocol not in ("vlgsim", "openpi"):
+        raise typer.BadParameter(f"--protocol {protocol!r}; rule: vlgsim or openpi")
     e = gym.make(env, **_parse_kv(env_kwarg))
-    server = PolicyServer(lambda: make_policy(policy, e), host=host, port=port, name=policy)
-    typer.echo(f"serving {policy} for {env} on ws://{server.host}:{server.port} (Ctrl-C stops)")
+    if protocol == "openpi":
+        from vlgsim import __version__
+        from vlgsim.policies.openpi import OpenPIPolicyServer
+
+        server = OpenPIPolicyServer(lambda: make_policy(policy, e), host=host, port=port,
+                                    metadata={"server": "vlgsim", "version": __version__, "policy": policy, "env": env,
+                                              "action_dim": int(e.action_space.shape[0])})
+    else:
+        server = PolicyServer(lambda: make_policy(policy, e), host=host, port=port, name=policy)
+    typer.echo(f"serving {policy} for {env} on ws://{server.host}:{server.port} ({protocol} protocol; Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -170,7 +203,9 @@ def synth_grasps(
     max_rounds: int = typer.Option(1, "--max-rounds", min=1, help="... up to this many batches per part"),
     device: str = typer.Option("auto", "--device", help="Warp device: auto, cpu or cuda"),
     iterations: int = typer.Option(400, "--iterations", min=1),
-    workers: int = typer.Option(1, "--workers", min=1, help="objects synthesised in parallel processes"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP + " (a unit: one object part)"),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     scale: float = typer.Option(1.0, "--scale"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
@@ -191,9 +226,10 @@ def synth_grasps(
         if n not in GRASPABLE_PARTS:
             raise typer.BadParameter(f"--objects {n!r}; rule: one of {sorted(GRASPABLE_PARTS)} or all")
     todo = [n for n in names if not grasp_set_path(out, n, scale).exists()]
+    pool = _backend(backend, workers, address)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         task = bar.add_task("objects", total=len(names), completed=len(names) - len(todo))
-        for gs in synthesize_grasp_sets(todo, workers=workers, scale=scale, per_part=per_part, device=device,
+        for gs in synthesize_grasp_sets(todo, backend=pool, scale=scale, per_part=per_part, device=device,
                                         seed=seed, cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
                                         max_rounds=max_rounds):
             save_grasp_set(gs, out)
@@ -295,6 +331,8 @@ def train_grpo_cmd(
     warm_start: int = typer.Option(-1, "--warm-start", help="SFT steps on ground truth first (-1: 300 for the tiny model, else 0)"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: 1 for the tiny model)"),
     seed: int = typer.Option(0, "--seed"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim, or realvlg-r1 (RealVLG-R1's format prompts and reward functions)"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -305,7 +343,7 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
-                            torch_threads=threads, seed=seed)
+                            torch_threads=threads, seed=seed, protocol=protocol)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)
@@ -333,6 +371,9 @@ def generate_demos_cmd(
     out: Path = typer.Option(Path("data/bimanual_demos"), "--out"),
     width: int = typer.Option(128, "--width"),
     height: int = typer.Option(128, "--height"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
 ):
     """Expert demos as a LeRobot v3.0 dataset (parquet + mp4 + meta), both instructions per episode. Resumable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -351,11 +392,12 @@ def generate_demos_cmd(
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     cfg = DemoConfig(tasks=names, episodes=episodes, fg_raw=fg_raw, split=split, seed=seed, image_size=(width, height))
+    pool = _backend(backend, workers, address)
     failed = []
     with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("episodes", total=episodes)
         writer = generate_demos(cfg, out, on_episode=lambda e, ok: (bar.update(task, advance=1),
-                                                                     None if ok else failed.append(e)))
+                                                                     None if ok else failed.append(e)), backend=pool)
     typer.echo(f"{len(writer.episodes)} episodes, {writer.total_frames} frames: {out} (meta/info.json)"
                + (f"; expert failed every attempt on episodes {failed}" if failed else ""))
 
@@ -367,7 +409,9 @@ def generate_realvlg(
     views: int = typer.Option(1, "--views", min=1, max=4, help="camera views per sample"),
     seed: int = typer.Option(0, "--seed", help="sample i uses seed + i"),
     out: Path = typer.Option(Path("data/realvlg"), "--out"),
-    workers: int = typer.Option(1, "--workers", min=1),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    backend: str = typer.Option("local", "--backend", help=BACKEND_HELP),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     width: int = typer.Option(320, "--width"),
     height: int = typer.Option(240, "--height"),
 ):
@@ -377,12 +421,13 @@ def generate_realvlg(
     from vlgsim.data.realvlg import DatasetConfig, _done, generate
 
     cfg = DatasetConfig(n=n, split=split, views=views, seed=seed, image_size=(width, height))
+    pool = _backend(backend, workers, address)
     already = len([i for i in _done(out) if i < n]) if (out / "samples").exists() else 0
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]realvlg"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("samples", total=n, completed=already)
         try:
-            generate(cfg, out, workers=workers, on_sample=lambda i: bar.update(task, advance=1))
+            generate(cfg, out, on_sample=lambda i: bar.update(task, advance=1), backend=pool)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from e
     made = n - already
@@ -395,11 +440,17 @@ def generate_oracle_predictions(
     data: Path = typer.Option(..., "--data", help="dataset folder"),
     out: Path = typer.Option(..., "--out", help="predictions .jsonl to write"),
     shift_px: float = typer.Option(0.0, "--shift-px", help="shift every box right by this many pixels"),
+    protocol: str = typer.Option("vlgsim", "--protocol", help="theta convention: vlgsim, realvlg-r1 (image axes)"),
 ):
     """Ground-truth answers in the scorer's format (a check of the scorer and the parsers)."""
     from vlgsim.data.realvlg import oracle_predictions
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
 
-    lines = oracle_predictions(data, shift_px)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    lines = oracle_predictions(data, shift_px, protocol)
     out.write_text("".join(json.dumps(x) + "\n" for x in lines))
     typer.echo(f"{len(lines)} predictions: {out}")
 
@@ -409,14 +460,46 @@ def score_realvlg(
     data: list[Path] = typer.Option(..., "--data", help="dataset folder (repeat for several splits)"),
     predictions: Path = typer.Option(..., "--predictions", help="JSON lines: sample, view, task, answer"),
     out: Optional[Path] = typer.Option(None, "--out", help="where score.json/score.md go (default: next to predictions)"),
+    protocol: str = typer.Option("vlgsim", "--protocol",
+                                 help="vlgsim (fixed conventions), realvlg-r1 (RealVLG-R1's evaluation code) or "
+                                      "realvlg-r1-faithful (plus its angular_diff radian bug)"),
 ):
     """RealVLG metrics per task and split (bbox, mask, grasp, contact) and parse-failure rates."""
+    from vlgsim.sim_eval.realvlg_r1 import check_protocol
     from vlgsim.sim_eval.realvlg_score import score, write_score
 
-    report = score(data, predictions)
+    try:
+        check_protocol(protocol)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    report = score(data, predictions, protocol)
     jp, mp = write_score(report, out or predictions.parent / f"{predictions.stem}_score")
     typer.echo(mp.read_text())
     typer.echo(f"score: {jp}\nscore: {mp}")
+
+
+@app.command("compare-sim-real")
+def compare_sim_real(
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="CSV/JSON: policy,task,sim_success,real_success"),
+    runs: list[str] = typer.Option([], "--runs", help="SIM_DIR:REAL_DIR report.json folders of one policy (repeat)"),
+    out: Path = typer.Option(Path("runs/sim_vs_real"), "--out"),
+):
+    """Sim-vs-real agreement (SimplerEnv's Pearson r and MMRV): report.json, report.md, scatter.png."""
+    from vlgsim.sim_eval.sim_vs_real import compare, pairs_from_reports, read_pairs, write_comparison
+
+    try:
+        if (pairs is None) == (not runs):
+            raise ValueError("give --pairs FILE or one or more --runs SIM_DIR:REAL_DIR (not both)")
+        bad = [r for r in runs if r.count(":") != 1]
+        if bad:
+            raise ValueError(f"--runs {bad[0]!r}; rule: SIM_DIR:REAL_DIR")
+        rows = read_pairs(pairs) if pairs else pairs_from_reports([tuple(map(Path, r.split(":"))) for r in runs])
+        jp, mp, png = write_comparison(compare(rows), out)
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2)
+    typer.echo(mp.read_text())
+    typer.echo(f"report: {jp}\nreport: {mp}\nplot: {png}")
 
 
 if __name__ == "__main__":

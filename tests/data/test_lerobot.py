@@ -85,3 +85,62 @@ def test_expert_demos_round_trip(tmp_path):
     # rerunning with more episodes only adds the new one
     cfg.episodes = 3
     assert generate_demos(cfg, tmp_path).finished() == {0, 1, 2}
+
+
+def test_many_episodes_share_a_video_file_at_their_timestamps(tmp_path):
+    w = LeRobotWriter(tmp_path, 10, _features())
+    lengths = (5, 7, 4)
+    for e, T in enumerate(lengths):
+        w.add_episode(e, *_episode(T, e + 1), f"task {e % 2}")
+    ds = LeRobotDataset(tmp_path)
+    files = {(m["videos/observation.images.head/chunk_index"], m["videos/observation.images.head/file_index"])
+             for m in ds.episodes}
+    assert files == {(0, 0)} and len(list(tmp_path.glob("videos/*/*/*.mp4"))) == 1
+    starts = [m["videos/observation.images.head/from_timestamp"] for m in ds.episodes]
+    np.testing.assert_allclose(starts, [0.0, 0.5, 1.2], atol=1e-6)  # previous lengths / fps
+    for e, T in enumerate(lengths):
+        got = ds.video(e, "observation.images.head")
+        want = _episode(T, e + 1)[1]["observation.images.head"]
+        assert got.shape == want.shape
+        assert np.abs(got.astype(int) - want.astype(int)).mean() < 6
+    # tasks are indexed by their string, as lerobot reads them
+    import pandas as pd
+
+    tasks = pd.read_parquet(tmp_path / "meta/tasks.parquet")
+    assert list(tasks.index) == ["task 0", "task 1"] and tasks.loc["task 1", "task_index"] == 1
+    stats = json.loads((tmp_path / "meta/stats.json").read_text())
+    for key in ("observation.state", "action", "observation.images.head", "timestamp", "index"):
+        assert {"min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99"} <= set(stats[key])
+    assert stats["observation.state"]["count"] == [16] and np.shape(stats["observation.images.head"]["mean"]) == (3, 1, 1)
+    allstate = np.concatenate([_episode(T, e + 1)[0]["observation.state"] for e, T in enumerate(lengths)])
+    np.testing.assert_allclose(stats["observation.state"]["mean"], allstate.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats["observation.state"]["std"], allstate.std(0), rtol=1e-4, atol=1e-6)
+    assert stats["observation.state"]["min"] == allstate.min(0).astype(np.float32).tolist()
+    row = pq.read_table(tmp_path / "meta/episodes/chunk-000/file-000.parquet").to_pylist()[1]
+    assert row["stats/action/count"] == [7] and row["meta/episodes/file_index"] == 0
+
+
+def test_rollover_to_a_new_file_past_the_size_limit(tmp_path):
+    w = LeRobotWriter(tmp_path, 10, _features(), data_files_size_in_mb=1e-9, video_files_size_in_mb=1e-9)
+    for e in range(3):
+        w.add_episode(e, *_episode(4, e), "t")
+    ds = LeRobotDataset(tmp_path)
+    assert [m["data/file_index"] for m in ds.episodes] == [0, 1, 2]
+    assert [m["videos/observation.images.head/file_index"] for m in ds.episodes] == [0, 1, 2]
+    assert all(m["videos/observation.images.head/from_timestamp"] == 0 for m in ds.episodes)
+    np.testing.assert_array_equal(ds.episode(2).frames["index"], np.arange(8, 12))
+
+
+@pytest.mark.parametrize("bad, rule", [
+    ({"observation.state": np.full((3, 3), np.nan)}, "NaN"),
+    ({"observation.state": np.zeros((3, 4))}, r"rule: \[3\]"),
+    ({"observation.state": np.zeros((2, 3))}, "one row per frame"),
+])
+def test_hostile_episodes_are_refused_with_the_rule(tmp_path, bad, rule):
+    w = LeRobotWriter(tmp_path, 10, _features())
+    v, vid = _episode(3, 0)
+    with pytest.raises(ValueError, match=rule):
+        w.add_episode(0, v | bad, vid, "t")
+    with pytest.raises(ValueError, match="non-empty instruction"):
+        w.add_episode(0, v, vid, "")
+    assert w.finished() == set() and not (tmp_path / "meta/info.json").exists()

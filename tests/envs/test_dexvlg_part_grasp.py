@@ -1,6 +1,9 @@
 """DexVLG-PartGrasp-v0 with grasps synthesised by Warp and validated in SAPIEN."""
 
+import re
+
 import gymnasium as gym
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -85,5 +88,14 @@ def test_world_frame_action_and_bad_actions(env, can_grasps):
     nan[5] = np.nan
     _, _, term, _, info3 = env.step(nan)
     assert term and info3["failure_mode"] == "invalid_action" and "NaN" in info3["error"]
-    with pytest.raises(ValueError, match="31-D grasp"):
-        env.step(np.zeros(7))
+    huge = g.copy()
+    huge[0] = 1e30
+    far_joint = g.copy()
+    far_joint[12] = 40.0
+    for action, words in ((np.zeros(7), r"shape \(31,\)"), (huge, r"<= 1e\+06"), (far_joint, "joint"),
+                          ("grasp", "not numeric"), ({"xyz": 1}, "not numeric"), ([None] * 31, "NaN"),
+                          (np.r_[g[:3] + 5.0, g[3:]], "wrist position")):
+        env.reset(seed=1)
+        _, r, term, _, info = env.step(action)
+        assert term and r == 0.0 and info["failure_mode"] == "invalid_action", action
+        assert re.search(words, info["error"]), info["error"]

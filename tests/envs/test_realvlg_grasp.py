@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from vlgsim.envs.realvlg_grasp import MAX_GRASP_LABELS
+
 pytestmark = pytest.mark.sim
 
 
@@ -29,9 +31,10 @@ def test_ground_truth_is_consistent_with_the_image(grasp_env):
     assert mask.shape == (240, 320) and mask.sum() > 30
     ys, xs = np.nonzero(mask)
     assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x1, y1, x2, y2)
-    rects = info["grasp_rects"]
-    assert rects.ndim == 2 and rects.shape[1] == 5 and len(rects) >= 1
-    assert info["contact_points"].shape == (len(rects), 4)
+    assert info["grasp_rects"].shape == (MAX_GRASP_LABELS, 5) and info["contact_points"].shape == (MAX_GRASP_LABELS, 4)
+    assert (info["grasp_rects"][info["n_grasps"]:] == -1).all()  # padding, so that vector-env infos batch
+    rects = info["grasp_rects"][: info["n_grasps"]]
+    assert len(rects) >= 1
     for x, y, *_ in rects:  # every label's centre lies on the target
         assert mask[int(y), int(x)] or (x1 - 3 <= x <= x2 + 3 and y1 - 3 <= y <= y2 + 3)
     assert info["instruction"].lower().rstrip(".").endswith(tuple(info["expressions"]))
@@ -79,6 +82,12 @@ def test_grasping_another_object_is_wrong_object_or_a_miss(grasp_env):
     (np.array([1.0, 2.0, 3.0], np.float32), "shape"),
     (np.array([900, 10, 0, 20], np.float32), "outside the image"),
     ("grasp the mug", "shape"),
+    ([object()] * 4, "not numeric"),
+    ([10 ** 400, 10, 0, 20], "not numeric"),
+    (np.array([160, 120, 0, 1e30]), "beyond +-1e6"),
+    (np.array([160, 120, 1e30, 20]), "beyond +-1e6"),
+    (np.array([160, 120, 0, 330.0]), "width_px <= the image width"),
+    (np.array([160, 120, 0, 300.0]), "gripper's opening"),
 ])
 def test_invalid_action_ends_the_episode_with_a_message(grasp_env, action, rule):
     grasp_env.reset(seed=2)

@@ -165,7 +165,7 @@ def _deep_list(depth):
     ('{"bbox_2d": [1, 2, 3, 4e999]}', "bbox", ["finite"]),
     ('{"box": [1, 2, 3, 4]}', "bbox", ["bbox_2d"]),
     ("[true, 1, 2, 3]", "bbox", ["True", "not a number"]),
-    ("[[1, 2, 3, 4]]", "bbox", ["exactly 4", "got 1"]),
+    ("[[1, 2, 3, 4], [5, 6, 7, 8]]", "bbox", ["exactly 4", "got 2"]),
     ("[[[[[[1, 2, 3, 4]]]]]]", "bbox", ["nested"]),
     ("[" * 5000 + "1, 2, 3, 4" + "]" * 5000, "bbox", ["nested"]),
     ("[" * 500_000 + "]" * 500_000, "bbox", ["longer"]),
@@ -236,3 +236,30 @@ def test_format_ok_accepts_think_then_answer(text):
 ])
 def test_format_ok_rejects_everything_else(text):
     assert not format_ok(text)
+
+
+@pytest.mark.parametrize("text,task,expected", [
+    # RealVLG-R1's prompts (examples/format_prompt/*.jinja) and evaluation prompts
+    ("<think> thinking process </think>\n<answer>(10,20),(30,40)</answer>", "bbox", [10, 20, 30, 40]),
+    ("<think>a</think> <answer>(10.5, 20), (30, 40.25)</answer>", "bbox", [10.5, 20, 30, 40.25]),
+    ("<think> thinking process </think>\n<answer>(12,34),(56,78)</answer>", "contact", [12, 34, 56, 78]),
+    ("<think>...</think> <answer>(120, 80, -30, 40)</answer>", "grasp", [120, 80, -30, 40]),
+    # UniVG-R1's reward format and the grounding formats its MIG-Bench evaluation asks of models
+    ("<think>x</think><answer>(1,2),(3,4)</answer>", "bbox", [1, 2, 3, 4]),
+    ('<answer>[{"bbox_2d": [1, 2, 3, 4], "label": "cup"}]</answer>', "bbox", [1, 2, 3, 4]),
+    ("<|box_start|>(1,2),(3,4)<|box_end|>", "bbox", [1, 2, 3, 4]),
+    ("<box>[[1,2,3,4]]</box>", "bbox", [1, 2, 3, 4]),
+    ("<box>1 2 3 4</box>", "bbox", [1, 2, 3, 4]),
+    ("[[1, 2, 3, 4]]", "bbox", [1, 2, 3, 4]),
+    ("The cup is at (1, 2), (3, 4).", "bbox", [1, 2, 3, 4]),
+])
+def test_every_format_the_realvlg_r1_and_univg_r1_prompts_request(text, task, expected):
+    r = parse_answer(text, task)
+    assert r.ok, r
+    assert r.value.tolist() == expected
+
+
+@pytest.mark.parametrize("text", ["(1e155, 2, 3, 4)", "[1, 2, 3, -2e6]", "(1, 2, 1e7, 4)"])
+def test_absurd_magnitudes_are_a_failure_with_the_rule(text):
+    r = parse_answer(text, "grasp")
+    assert not r.ok and "out of range" in r.reason and "1e+06" in r.reason

@@ -57,6 +57,11 @@ def test_malformed_requests_get_errors_and_the_server_lives(chunk_server):
         for bad in (b"\xc1\xff garbage", pack({"type": "fly"}), pack([1, 2]), "text frame", pack({"type": "act"})):
             ws.send(bad)
             assert "error" in unpack(ws.recv())
+        ws.send(pack({"type": "act", "observation": {}}))  # a well-formed act, but no episode yet
+        reply = unpack(ws.recv())
+        assert "action" not in reply and "before 'reset'" in reply["error"]
+        ws.send(pack({"type": "reset", "instruction": "pick", "info": {}}))
+        assert unpack(ws.recv()) == {"ok": True}
         ws.send(pack({"type": "act", "observation": {}}))
         assert unpack(ws.recv())["action"].shape == (4, 2)
 

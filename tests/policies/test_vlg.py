@@ -57,3 +57,22 @@ def test_grounding_env_gets_box_answers(tiny_ckpt):
     p = make_policy(f"vlg:{tiny_ckpt}", env)
     assert p.task == "bbox"
     env.close()
+
+
+def test_realvlg_r1_protocol_prompts_parses_and_mirrors_theta(tiny_ckpt, monkeypatch):
+    from vlgsim.language.realvlg_r1 import PROMPTS as R1_PROMPTS
+
+    p = VLGPolicy(tiny_ckpt, task="grasp", protocol="realvlg-r1")
+    p.reset("Grasp the mug.", {})
+    seen = {}
+
+    def fake(image):
+        seen["text"] = p.tokenizer.decode(p._inputs(image)[0]["input_ids"][0])
+        return "<think>mug</think>\n<answer>(56, 42, -30, 28)</answer>", (112, 84)
+
+    monkeypatch.setattr(p, "generate_text", fake)
+    a = p.act({"rgb": np.zeros((84, 112, 3), np.uint8)})
+    assert R1_PROMPTS["grasp"].format(instruction="Grasp the mug.") in seen["text"]
+    assert a.tolist() == pytest.approx([56, 42, 30, 28], abs=1e-4)  # image-axes -30 is 30 counter-clockwise
+    with pytest.raises(ValueError, match="protocol"):
+        VLGPolicy(tiny_ckpt, protocol="paper")

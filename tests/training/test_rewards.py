@@ -179,7 +179,7 @@ def test_garbage_completion_scores_zero_without_raising(junk):
 
 def test_reward_func_config_errors_are_loud():
     with pytest.raises(ValueError, match="bbox"):
-        make_reward_func("mask")
+        make_reward_func("segment")
     with pytest.raises(ValueError, match="task"):
         make_reward_func()(completions=["[1, 2, 3, 4]"], solution=[[1, 2, 3, 4]])
     with pytest.raises(ValueError, match="solution"):

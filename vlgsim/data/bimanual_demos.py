@@ -6,13 +6,15 @@ kept). Every episode stores both instructions (``instruction_raw``, ``instructio
 in meta/episodes); its frames carry the one drawn with the FG:Raw ratio (``task``).
 Features: ``observation.state`` (both arms' qpos and TCP poses, 32), ``observation.
 environment_state`` (task bodies' poses, padded to 4 x 7), ``action`` (14, pd_ee_delta_pose),
-``observation.images.{head,left_wrist,right_wrist}`` (MP4). Resumable and crash-safe
-(see :mod:`vlgsim.data.lerobot`).
+``observation.images.{head,left_wrist,right_wrist}`` (MP4, many episodes per file). Resumable and crash-safe
+(see :mod:`vlgsim.data.lerobot`); lerobot 0.4.x reads it and appends to it. Episodes may be recorded by
+parallel workers or Ray actors (:mod:`vlgsim.workers`) and are committed in order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -20,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from vlgsim.data.lerobot import LeRobotWriter, vector_feature, video_feature
+from vlgsim.workers import Backend, WorkerSpec, run_units
 
 MAX_BODIES = 4
 CAMERAS = ("head", "left_wrist", "right_wrist")
@@ -79,33 +82,59 @@ def record_episode(env, policy, seed: int) -> Optional[dict]:
                            variant=info["variant"], seed=seed, score_0_100=info["metrics"]["score_0_100"]))
 
 
-def generate_demos(cfg: DemoConfig, out: Path, on_episode: Optional[Callable[[int, bool], None]] = None) -> LeRobotWriter:
-    import vlgsim  # noqa: F401  (registers the envs)
-    from vlgsim.policies import make_policy
+@dataclass
+class DemoWorker:
+    """A worker's envs (one per task, built when first needed) and experts, kept for the run."""
 
+    cfg: DemoConfig
+    envs: dict = field(default_factory=dict)
+
+    def episode(self, e: int) -> Optional[dict]:
+        """Episode ``e``: the expert's demo on task ``tasks[e % len(tasks)]`` (seed ``seed + e``,
+        then ``+ 100000 * attempt``), or None if every attempt failed."""
+        import vlgsim  # noqa: F401  (registers the envs)
+        from vlgsim.policies import make_policy
+
+        cfg = self.cfg
+        task = cfg.tasks[e % len(cfg.tasks)]
+        if task not in self.envs:
+            env = gym.make(task, split=cfg.split, obs_mode="rgb+state", instruction_type="mixed", fg_raw=cfg.fg_raw,
+                           image_size=cfg.image_size)
+            self.envs[task] = (env, make_policy("bimanual_expert", env, seed=cfg.seed))
+        env, policy = self.envs[task]
+        for attempt in range(cfg.attempts):
+            ep = record_episode(env, policy, cfg.seed + e + 100000 * attempt)
+            if ep is not None:
+                return ep
+        return None
+
+    def close(self) -> None:
+        for env, _ in self.envs.values():
+            env.close()
+        self.envs.clear()
+
+
+def _demo_unit(worker: DemoWorker, e: int) -> Optional[dict]:
+    return worker.episode(e)
+
+
+def generate_demos(cfg: DemoConfig, out: Path, on_episode: Optional[Callable[[int, bool], None]] = None,
+                   backend: Optional[Backend] = None) -> LeRobotWriter:
+    """Write (or finish) the dataset in ``out``. Episodes are recorded by ``backend`` (default:
+    in this process; or local worker processes, or Ray actors) and committed here in episode
+    order, so the files match a serial run's."""
     writer = LeRobotWriter(out, FPS, demo_features(cfg.image_size), robot_type="bimanual_panda")
     done = writer.finished()
-    envs: dict = {}
-    try:
-        for e in range(cfg.episodes):
-            if e in done:
-                continue
-            task = cfg.tasks[e % len(cfg.tasks)]
-            if task not in envs:
-                env = gym.make(task, split=cfg.split, obs_mode="rgb+state", instruction_type="mixed", fg_raw=cfg.fg_raw,
-                               image_size=cfg.image_size)
-                envs[task] = (env, make_policy("bimanual_expert", env, seed=cfg.seed))
-            env, policy = envs[task]
-            ep = None
-            for attempt in range(cfg.attempts):
-                ep = record_episode(env, policy, cfg.seed + e + 100000 * attempt)
-                if ep is not None:
-                    break
+    todo = [e for e in range(cfg.episodes) if e not in done]
+    ready: dict[int, Optional[dict]] = {}
+    nxt = 0
+    for k, ep in run_units(WorkerSpec(partial(DemoWorker, cfg), _demo_unit), todo, backend or Backend()):
+        ready[k] = ep
+        while nxt < len(todo) and nxt in ready:  # commit in order: same rows and indices as a serial run
+            e, ep = todo[nxt], ready.pop(nxt)
             if ep is not None:
                 writer.add_episode(e, ep["vectors"], ep["videos"], ep["task"], ep["extra"])
             if on_episode:
                 on_episode(e, ep is not None)
-    finally:
-        for env, _ in envs.values():
-            env.close()
+            nxt += 1
     return writer

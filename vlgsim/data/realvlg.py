@@ -13,8 +13,9 @@ Layout of a dataset folder::
                          [x, y, theta_deg, w, h], contact points [x1, y1, x2, y2],
                          instruction, referring expressions
 
-Sample ``i`` uses seed ``seed + i``. A sample is finished when its record exists; records
-are written after its images, each atomically, so a kill at any moment leaves every
+Sample ``i`` uses seed ``seed + i``. Workers (local processes or Ray actors) render and
+label samples; the generating process writes them. A sample is finished when its record
+exists; records are written after its images, each atomically, so a kill at any moment leaves every
 finished sample readable and re-running the same command continues with the missing
 ones. ``annotations.json`` and ``grasps.json`` are rebuilt from the records at the end.
 """
@@ -22,15 +23,16 @@ ones. ``annotations.json`` and ``grasps.json`` are rebuilt from the records at t
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from vlgsim.assets import CATEGORIES
+from vlgsim.workers import Backend, WorkerSpec, run_units
 
 FORMAT = "vlgsim-realvlg-v1"
 CATEGORY_IDS = {name: i + 1 for i, name in enumerate(sorted(CATEGORIES))}
@@ -52,40 +54,46 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_png(path: Path, array: np.ndarray) -> None:
+def png_bytes(array: np.ndarray) -> bytes:
+    """PNG file contents of an image (fast compression)."""
     import imageio.v2 as imageio
 
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    imageio.imwrite(tmp, array, compress_level=1)
-    os.replace(tmp, path)
+    return imageio.imwrite(imageio.RETURN_BYTES, array, format="png", compress_level=1)
 
 
 # ------------------------------------------------------------------ one sample
-_STATE: dict = {}
+@dataclass
+class SampleWorker:
+    """A worker's grounding env, built once; renders and labels samples."""
+
+    cfg: DatasetConfig
+    env: object = None
+
+    def __post_init__(self):
+        from vlgsim.envs.realvlg_ground import RealVLGGroundEnv
+
+        self.env = RealVLGGroundEnv(n_views=self.cfg.views, split=self.cfg.split, n_objects=self.cfg.n_objects,
+                                    image_size=self.cfg.image_size)
+
+    def close(self) -> None:
+        self.env.close()
 
 
-def _init(cfg: DatasetConfig, out: str):
-    from vlgsim.envs.realvlg_ground import RealVLGGroundEnv
-
-    _STATE["cfg"], _STATE["out"] = cfg, Path(out)
-    _STATE["env"] = RealVLGGroundEnv(n_views=cfg.views, split=cfg.split, n_objects=cfg.n_objects,
-                                     image_size=cfg.image_size)
-
-
-def make_sample(index: int) -> dict:
-    """Render, label and write sample ``index``; returns its record."""
+def render_sample(worker: SampleWorker, index: int) -> tuple[dict, dict[str, bytes]]:
+    """Render and label sample ``index``: its record and its files {path in the dataset: bytes}.
+    Nothing is written here (a Ray worker may be on another machine); see :func:`write_sample`."""
     from pycocotools import mask as mask_utils
 
     from vlgsim.grasp import grasp_labels
 
-    cfg, out, env = _STATE["cfg"], _STATE["out"], _STATE["env"]
+    cfg, env = worker.cfg, worker.env
     sc, views = env.sample(cfg.seed + index)
     t = sc.target_index
-    rec_views = []
+    rec_views, files = [], {}
     for v, view in enumerate(views):
         stem = f"{index:06d}_v{v}"
-        _write_png(out / "images" / f"{stem}.png", view.rgb)
-        _write_png(out / "depth" / f"{stem}.png", np.round(view.depth * 1000).clip(0, 65535).astype(np.uint16))
+        files[f"images/{stem}.png"] = png_bytes(view.rgb)
+        files[f"depth/{stem}.png"] = png_bytes(np.round(view.depth * 1000).clip(0, 65535).astype(np.uint16))
         objects = []
         for k, o in enumerate(sc.objects):
             m = view.mask(k)
@@ -106,8 +114,14 @@ def make_sample(index: int) -> dict:
                   objects=[dict(category=o.spec.category, color=o.spec.color, scale=o.spec.scale,
                                 xy=list(o.xy), yaw_rad=o.yaw_rad) for o in sc.objects],
                   views=rec_views)
-    _atomic_write(out / "samples" / f"{index:06d}.json", json.dumps(record).encode())
-    return record
+    return record, files
+
+
+def write_sample(out: Path, record: dict, files: dict[str, bytes]) -> None:
+    """Write a sample's images, then its record (the record marks it finished), each atomically."""
+    for rel, data in files.items():
+        _atomic_write(out / rel, data)
+    _atomic_write(out / "samples" / f"{record['index']:06d}.json", json.dumps(record).encode())
 
 
 # ------------------------------------------------------------------ the dataset
@@ -127,8 +141,10 @@ def _write_manifest(out: Path, cfg: DatasetConfig, complete: bool) -> None:
 
 
 def generate(cfg: DatasetConfig, out: Path, workers: int = 1,
-             on_sample: Optional[Callable[[int], None]] = None) -> Path:
-    """Write (or finish) the dataset in ``out``. Refuses to mix configs in one folder."""
+             on_sample: Optional[Callable[[int], None]] = None, backend: Optional[Backend] = None) -> Path:
+    """Write (or finish) the dataset in ``out``. Refuses to mix configs in one folder.
+    Samples are rendered by ``backend`` (default: ``workers`` local processes; or Ray) and
+    written here, by the caller's process."""
     out = Path(out)
     for sub in ("images", "depth", "samples"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -138,26 +154,14 @@ def generate(cfg: DatasetConfig, out: Path, workers: int = 1,
                          f"(asked for {asdict(cfg)})")
     _write_manifest(out, cfg, complete=False)
     todo = [i for i in range(cfg.n) if i not in _done(out)]
-    for i in _run(cfg, out, todo, workers):
+    spec = WorkerSpec(partial(SampleWorker, cfg), render_sample)
+    for _, (record, files) in run_units(spec, todo, backend or Backend("local", workers)):
+        write_sample(out, record, files)
         if on_sample:
-            on_sample(i)
+            on_sample(record["index"])
     write_coco(out, cfg)
     _write_manifest(out, cfg, complete=True)
     return out
-
-
-def _run(cfg: DatasetConfig, out: Path, todo: list[int], workers: int) -> Iterator[int]:
-    if not todo:
-        return
-    if workers <= 1:
-        _init(cfg, str(out))
-        for i in todo:
-            make_sample(i)
-            yield i
-        return
-    with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(cfg, str(out))) as pool:
-        for rec in pool.imap_unordered(make_sample, todo, chunksize=4):
-            yield rec["index"]
 
 
 def load_records(out: Path) -> list[dict]:
@@ -198,22 +202,51 @@ def write_coco(out: Path, cfg: DatasetConfig) -> None:
     _atomic_write(out / "grasps.json", json.dumps(grasps).encode())
 
 
-def oracle_predictions(out: Path, shift_px: float = 0.0) -> list[dict]:
-    """Prediction lines that answer every sample's view 0 with its ground truth (box shifted
-    right by ``shift_px``), in the scorer's format: a sanity check for scorers and parsers."""
+def oracle_predictions(out: Path, shift_px: float = 0.0, protocol: str = "vlgsim") -> list[dict]:
+    """Prediction lines that answer every view of every sample with its ground truth (box
+    shifted right by ``shift_px``), in the scorer's format: a sanity check for scorers and
+    parsers. Boxes and contacts are written as RealVLG-R1's prompts ask, ``(x1,y1),(x2,y2)``,
+    grasps as ``(x, y, theta, w)``; theta is counter-clockwise on screen for the ``vlgsim``
+    protocol and in image axes (the opposite sign) for ``realvlg-r1``/``realvlg-r1-faithful``.
+    Numbers are written with 6 decimals (the published parsers read no exponents).
+
+    Which label: the first grasp rectangle / contact pair, except under the RealVLG-R1
+    protocols, whose success rule checks the angle of the highest-IoU ground truth only and
+    whose predicted rectangle is 40 px tall: there an exact copy of a label can fail (a
+    differently oriented label overlaps the taller rectangle more), so the oracle answers
+    the first label that the protocol accepts (the first label if none is)."""
+    from vlgsim.sim_eval import realvlg_r1 as R1
+
+    def f(v: float) -> str:
+        return format(float(v), ".6f")
+
+    sign = 1.0 if protocol == "vlgsim" else -1.0
     lines = []
     for rec in load_records(out):
-        v = rec["views"][0]
-        tgt = next((o for o in v["objects"] if o["object_index"] == rec["target_index"]), None)
-        if tgt is None:
-            continue
-        x1, y1, x2, y2 = tgt["bbox_xyxy"]
-        box = json.dumps({"bbox_2d": [x1 + shift_px, y1, x2 + shift_px, y2], "label": "target"})
-        lines.append({"sample": rec["index"], "task": "bbox", "answer": f"<think>ok</think><answer>{box}</answer>"})
-        lines.append({"sample": rec["index"], "task": "mask", "answer": tgt["rle"]})
-        if v["grasp_rects"]:
-            x, y, t, w, _ = v["grasp_rects"][0]
-            lines.append({"sample": rec["index"], "task": "grasp", "answer": f"({x}, {y}, {t}, {w})"})
-            c = v["contact_points"][0]
-            lines.append({"sample": rec["index"], "task": "contact", "answer": [[c[0], c[1]], [c[2], c[3]]]})
+        for view, v in enumerate(rec["views"]):
+            tgt = next((o for o in v["objects"] if o["object_index"] == rec["target_index"]), None)
+            where = {"sample": rec["index"], "view": view}
+            if tgt is not None:
+                x1, y1, x2, y2 = tgt["bbox_xyxy"]
+                box = f"({f(x1 + shift_px)},{f(y1)}),({f(x2 + shift_px)},{f(y2)})"
+                lines.append(dict(where, task="bbox", answer=f"<think>ok</think><answer>{box}</answer>"))
+                lines.append(dict(where, task="mask", answer=tgt["rle"]))
+            if v["grasp_rects"]:
+                rects = np.asarray(v["grasp_rects"], np.float64).reshape(-1, 5)
+                pick = 0
+                if protocol != "vlgsim":
+                    pts = R1.vlgsim_rects_to_points8(rects)
+                    ok = [R1.grasp_match([r[0], r[1], -r[2], r[3]], pts, protocol.endswith("faithful")).success
+                          for r in rects]
+                    pick = ok.index(True) if True in ok else 0
+                x, y, t, w, _ = rects[pick]
+                lines.append(dict(where, task="grasp", answer=f"({f(x)}, {f(y)}, {f(sign * t)}, {f(w)})"))
+            if v["contact_points"]:
+                pairs = np.asarray(v["contact_points"], np.float64).reshape(-1, 4)
+                pick = 0
+                if protocol != "vlgsim":
+                    ok = [R1.contact_match(c, pairs, protocol.endswith("faithful")).success for c in pairs]
+                    pick = ok.index(True) if True in ok else 0
+                c = pairs[pick]
+                lines.append(dict(where, task="contact", answer=f"({f(c[0])}, {f(c[1])}), ({f(c[2])}, {f(c[3])})"))
     return lines

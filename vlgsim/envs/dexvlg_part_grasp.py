@@ -14,8 +14,10 @@ lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metric
 section 4): ``Suc`` object >= 3 cm above its start after the hold; ``PTA`` >= 1 fingertip
 within 1 cm of the target part and nearer it than any other part (after closing);
 ``PGA`` >= 3 such fingertips; ``CMA`` (only with a finger clause) the fingers in contact
-equal the instructed ones up to one finger. Bad actions (NaN, degenerate rotation) end
-the episode with ``failure_mode="invalid_action"``; a wrong shape raises ValueError.
+equal the instructed ones up to one finger. Bad actions (not numeric, wrong shape, NaN/inf,
+the wrist beyond 2 m, a rot6d entry beyond 1e3, a joint beyond 2 pi rad, a degenerate
+rotation) end the episode with ``failure_mode="invalid_action"`` and ``info["error"]``
+naming the value and the rule.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from vlgsim.assets import build_object
 from vlgsim.assets.objects import GRASPABLE_PARTS
 from vlgsim.assets.shadow_hand import load_shadow_hand
+from vlgsim.envs.action_checks import InvalidAction, numeric_action
 from vlgsim.envs.registration import register_task
 from vlgsim.envs.wrappers import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LEN
 from vlgsim.grasp.dex_energy import ObjectField
@@ -46,6 +49,23 @@ PARKED_HAND = np.array([0.0, 0.0, 0.8, np.pi, 0.0, 0.0])
 """Wrist (xyz, XYZ Euler) of the hand between episodes: out of the camera's view."""
 WORKSPACE_LOW = np.r_[-0.3, -0.3, 0.0, -np.ones(6)]
 WORKSPACE_HIGH = np.r_[0.3, 0.3, 0.4, np.ones(6)]
+
+
+MAX_WRIST_M = 2.0
+"""The wrist position's coordinates must lie within +-2 m of the world origin (the table)."""
+MAX_ROT6D = 1e3
+MAX_JOINT_RAD = 2 * np.pi
+
+
+def dex_action_bounds(a: np.ndarray) -> np.ndarray:
+    """Physical bounds of a 31-D grasp ``[xyz, rot6d, q22]``; InvalidAction names the rule."""
+    for lo, hi, limit, what, unit in ((0, 3, MAX_WRIST_M, "wrist position", "m"), (3, 9, MAX_ROT6D, "rot6d", ""),
+                                     (9, GRASP_DIM, MAX_JOINT_RAD, "joint", "rad")):
+        over = np.flatnonzero(np.abs(a[lo:hi]) > limit)
+        if over.size:
+            raise InvalidAction(f"{what} entry {a[lo + over[0]]:.4g} {unit} at index {lo + over[0]}; "
+                                f"rule: |{what}| <= {limit:.4g} {unit}".rstrip())
+    return a
 
 
 @register_task("DexVLG-PartGrasp-v0", max_episode_steps=1)
@@ -117,11 +137,8 @@ class DexVLGPartGraspEnv(gym.Env):
                     fingers=list(s.fingers or ()), instruction=s.instruction, object_pose=s.pose.tolist(), **extra)
 
     def step(self, action):
-        a = np.asarray(action, dtype=np.float64)
-        if a.shape != (GRASP_DIM,):
-            raise ValueError(f"action has shape {a.shape}; rule: a {GRASP_DIM}-D grasp [xyz, rot6d, q22]")
         try:
-            g = check_grasp(a, "action")
+            g = check_grasp(dex_action_bounds(numeric_action(action, (GRASP_DIM,), "DexVLG grasp")), "action")
         except ValueError as e:
             info = self._info(success=False, failure_mode="invalid_action", error=str(e),
                               metrics=self._metrics(False, np.zeros(5, bool), set()))

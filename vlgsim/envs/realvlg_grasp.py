@@ -17,10 +17,13 @@ invalid_action), ``error`` (message for invalid actions), ``target_id`` (object 
 ``bbox`` [x1, y1, x2, y2] px (x2, y2 exclusive), ``mask`` HxW bool, ``grasp_rects``
 (N, 5) ``[x, y, theta_deg, width_px, height_px]``, ``contact_points`` (N, 4), and the same
 grasps in the world, ``grasp_world`` (N, 5) ``[x, y, z, axis_angle_rad, opening_m]`` (TCP).
+These three are padded to ``MAX_GRASP_LABELS`` rows (rows past ``n_grasps`` are -1) so that
+the infos of a vector env batch; the first ``n_grasps`` rows are the labels, best first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Optional
 
 import gymnasium as gym
@@ -35,8 +38,18 @@ from vlgsim.sim.maniskill_env import TabletopBackendEnv
 
 GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
 OBS_MODES = ("rgbd", "state", "rgbd+state")
+MAX_GRASP_LABELS = 64
+"""Rows of the padded ground-truth grasp arrays in ``info`` (``n_grasps`` of them are labels)."""
 NEAR_TARGET_M = 0.15
 """Beyond this TCP-to-target distance the target cannot be in the gripper."""
+
+
+def _pad_rows(rows: list, width: int) -> np.ndarray:
+    """(MAX_GRASP_LABELS, width) float32: ``rows`` then -1."""
+    out = np.full((MAX_GRASP_LABELS, width), -1.0, np.float32)
+    if rows:
+        out[: len(rows)] = np.asarray(rows, np.float32).reshape(-1, width)
+    return out
 
 
 @register_task("RealVLG-Grasp-v0", max_episode_steps=200)
@@ -88,26 +101,17 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self._needs_labels = True  # labelled at the first get_info, once poses are applied (GPU sim too)
 
     def _label_scene(self):
-        """Render once and compute the target's ground truth in every sub-scene."""
+        """Render once; the target's ground truth in each sub-scene is computed from that frame
+        when first read (``ground_truth[i]``), so thousands of GPU sub-scenes do not pay for
+        labels nobody reads."""
         rgb, depth, seg = self.capture()
         self._obs_cache = (rgb, depth, seg)
-        K, E = self.camera_matrices()
-        depth_np, seg_np = depth.cpu().numpy(), seg.cpu().numpy()
-        self._reset_depth = depth_np  # the image a grasp action refers to
-        self.ground_truth = []
-        for i, sc in enumerate(self.scenes):
-            t = sc.target_index
-            mask = seg_np[i] == self.object_seg_ids(t)[i]
-            ys, xs = np.nonzero(mask)
-            bbox = (np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32) if len(xs)
-                    else np.zeros(4, np.float32))
-            labels = grasp_labels(sc.objects, t, depth_np[i], K[i], E[i])
-            self.ground_truth.append(dict(
-                target_id=t, instruction=sc.instruction, expressions=list(sc.expressions), bbox=bbox, mask=mask,
-                grasp_rects=np.array([lb.rect.to_list() for lb in labels], np.float32).reshape(-1, 5),
-                contact_points=np.array([lb.contact_points for lb in labels], np.float32).reshape(-1, 4),
-                grasp_world=np.array([[*lb.grasp.center, lb.grasp.axis_angle_rad, lb.grasp.opening_m] for lb in labels],
-                                     np.float32).reshape(-1, 5)))
+        depth, seg = depth.clone(), seg.clone()  # a later capture may reuse the renderer's buffers
+        self._reset_depth = depth  # the image a grasp action refers to, (B, H, W) on the render device
+        self.ground_truth = SceneLabels(self, depth, seg, *self.camera_matrices())
+
+    def _reset_depth_np(self, i: int) -> np.ndarray:
+        return self._reset_depth[i].cpu().numpy()
 
     # ------------------------------------------------------------------ observations
     def get_obs(self, info=None, unflattened=False):
@@ -132,12 +136,16 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         poses = torch.zeros(B, M, 7, device=self.device)
         k = len(self.object_slots)
         poses[:, :k] = self.object_poses()
-        for i, n in enumerate(self.n_objects):
-            poses[i, n:] = 0
+        poses[self._empty_slots()] = 0
         onehot = torch.zeros(B, M, device=self.device)
         onehot[torch.arange(B), torch.as_tensor(self.target_slot)] = 1
         return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), self.agent.tcp.pose.raw_pose,
                           poses.reshape(B, -1), onehot, self._target_rise()[:, None]], 1).float()
+
+    def _empty_slots(self) -> torch.Tensor:
+        """(B, max_objects) bool: slot k of sub-scene i holds no object of its scene."""
+        n = torch.as_tensor(self.n_objects, device=self.device)
+        return torch.arange(self.max_objects, device=self.device)[None, :] >= n[:, None]
 
     def _target_pos(self) -> torch.Tensor:
         poses = self.object_poses()
@@ -156,8 +164,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
     def _others_lifted(self) -> torch.Tensor:
         r = self._rises().clone()
         r[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)] = 0
-        for i, n in enumerate(self.n_objects):
-            r[i, n:] = 0
+        r[self._empty_slots()[:, :r.shape[1]]] = 0
         return (r >= LIFT_SUCCESS_M).any(1)
 
     def _after_control_step(self):
@@ -185,7 +192,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         if self._outcome is not None:
             modes = self._outcome[1]
         else:  # closed loop
-            modes = ["none" if s else "wrong_object" if f else "missed" for s, f in zip(info["success"], info["fail"])]
+            succ, fail = info["success"].cpu().numpy(), info["fail"].cpu().numpy()  # one device sync, not B
+            modes = ["none" if s else "wrong_object" if f else "missed" for s, f in zip(succ, fail)]
         errors = self._outcome[2] if self._outcome is not None else [""] * B
         info.update(failure_mode=modes, error=errors, ground_truth=self.ground_truth)
         return info
@@ -212,11 +220,10 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         bad_type = ""
         try:
             a = np.asarray(action.cpu().numpy() if isinstance(action, torch.Tensor) else action, dtype=np.float64)
-        except (TypeError, ValueError):
-            a, bad_type = np.zeros((0,)), f"{self.action_mode} action {action!r} is not numeric; rule: shape (4,) of numbers"
+        except (TypeError, ValueError, OverflowError):
+            a, bad_type = np.zeros((0,)), f"{self.action_mode} action {str(action)[:80]} is not numeric; rule: shape (4,) of numbers"
         if B == 1 and a.shape == (4,):
             a = a[None]
-        depth = self._reset_depth
         K, E = self.camera_matrices()
         errors = [""] * B
         tcp = self.agent.tcp.pose.p.cpu().numpy()
@@ -227,7 +234,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
                     raise InvalidAction(bad_type)
                 if a.ndim != 2 or a.shape != (B, 4):
                     raise InvalidAction(f"{self.action_mode} action of shape {a.shape}; rule: shape (4,) or ({B}, 4)")
-                wg = action_to_world(a[i], self.action_mode, depth[i], K[i], E[i])
+                wg = action_to_world(a[i], self.action_mode, self._reset_depth_np(i), K[i], E[i])
                 plan.tcp_xyz[i], plan.axis_angle_rad[i], plan.opening_m[i] = wg.tcp_xyz, wg.axis_angle_rad, wg.opening_m
             except InvalidAction as e:
                 errors[i] = str(e)
@@ -248,3 +255,40 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         reward = torch.as_tensor(success, dtype=torch.float32, device=self.device)
         terminated = torch.ones(B, dtype=torch.bool, device=self.device)
         return obs, reward, terminated, torch.zeros(B, dtype=torch.bool, device=self.device), info
+
+
+class SceneLabels(Sequence):
+    """Ground truth of the target in every sub-scene of one reset frame, computed on first
+    read of each sub-scene and kept: ``labels[i]`` is a dict with ``target_id``,
+    ``instruction``, ``expressions``, ``bbox`` [x1, y1, x2, y2] px, ``mask`` (H, W) bool,
+    ``n_grasps`` and, padded to ``MAX_GRASP_LABELS`` rows of -1, ``grasp_rects`` (N, 5),
+    ``contact_points`` (N, 4), ``grasp_world`` (N, 5)."""
+
+    def __init__(self, env: RealVLGGraspEnv, depth: torch.Tensor, seg: torch.Tensor, K: np.ndarray, E: np.ndarray):
+        self._scenes, self._depth, self._seg, self._K, self._E = list(env.scenes), depth, seg, K, E
+        self._seg_ids = [env.object_seg_ids(sc.target_index)[i] for i, sc in enumerate(self._scenes)]
+        self._done: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self._scenes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # negative indices; IndexError past the end
+        if i not in self._done:
+            sc, t = self._scenes[i], self._scenes[i].target_index
+            depth = self._depth[i].cpu().numpy()
+            mask = (self._seg[i] == int(self._seg_ids[i])).cpu().numpy()
+            ys, xs = np.nonzero(mask)
+            bbox = (np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32) if len(xs)
+                    else np.zeros(4, np.float32))
+            labels = grasp_labels(sc.objects, t, depth, self._K[i], self._E[i], max_labels=MAX_GRASP_LABELS)
+            self._done[i] = dict(
+                target_id=t, instruction=sc.instruction, expressions=list(sc.expressions), bbox=bbox, mask=mask,
+                n_grasps=len(labels),
+                grasp_rects=_pad_rows([lb.rect.to_list() for lb in labels], 5),
+                contact_points=_pad_rows([lb.contact_points for lb in labels], 4),
+                grasp_world=_pad_rows([[*lb.grasp.center, lb.grasp.axis_angle_rad, lb.grasp.opening_m]
+                                       for lb in labels], 5))
+        return self._done[i]

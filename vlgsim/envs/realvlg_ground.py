@@ -12,7 +12,8 @@ not visible there). **Success**: IoU >= 0.5.
 **Observation.** ``images`` (V_max, H, W, 3) uint8 (views beyond ``n_views`` are zeros),
 ``n_views``, ``intrinsics`` (V_max, 3, 3), ``extrinsics`` (V_max, 4, 4, world->camera),
 ``instruction``. **Info**: ``target_id``, ``target_boxes`` (V_max, 4), ``target_visible``,
-``boxes`` (V_max, K, 4) of every object, ``segmentation`` (V_max, H, W) int16 object index
+``boxes`` (V_max, K_max, 4) of every object (K_max = the most objects a scene can hold;
+rows past ``n_objects`` are zeros, so that vector-env infos batch), ``n_objects``, ``segmentation`` (V_max, H, W) int16 object index
 (-1 = none; every object's mask in every view), ``expressions``, and after a step
 ``iou``, ``view``, ``success``, ``failure_mode`` (none, low_iou, invalid_action), ``error``.
 """
@@ -115,15 +116,15 @@ class RealVLGGroundEnv(gym.Env):
     def _info(self, **extra):
         sc, V = self.scene_spec, self.n_views_range[1]
         H, W = self.camera_spec.height, self.camera_spec.width
-        boxes = np.zeros((V, len(sc.objects), 4), np.float32)
+        boxes = np.zeros((V, max(self.n_objects_range[1], len(sc.objects)), 4), np.float32)
         seg = np.full((V, H, W), -1, np.int16)
         for i, v in enumerate(self.views):
-            boxes[i], seg[i] = v.boxes(len(sc.objects)), v.object_index
+            boxes[i, : len(sc.objects)], seg[i] = v.boxes(len(sc.objects)), v.object_index
         t = sc.target_index
         visible = np.array([i < len(self.views) and bool((seg[i] == t).any()) for i in range(V)])
         return dict(target_id=t, instruction=sc.instruction, expressions=list(sc.expressions),
                     target_boxes=boxes[:, t].copy(), target_visible=visible, boxes=boxes, segmentation=seg,
-                    n_views=len(self.views), **extra)
+                    n_views=len(self.views), n_objects=len(sc.objects), **extra)
 
     def step(self, action):
         if self._done:

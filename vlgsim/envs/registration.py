@@ -6,11 +6,27 @@ With one sub-scene on the CPU backend (the default) the env is wrapped in
 as text, plain-python info, the Gymnasium API exactly (passes ``check_env``). With
 ``num_envs > 1`` (GPU simulation) the batched ManiSkill env is returned as it is. Tasks
 with ``batched = False`` are plain Gymnasium envs and are returned as they are.
+
+One-step tasks (``max_episode_steps=1``: they terminate on their first step) get no
+``TimeLimit``: a time limit of one step would also truncate that step.
+
+**Vector envs.** ``gym.make_vec(id, n, vectorization_mode="sync"|"async")`` works for every
+task. Simulators and renderers do not survive ``fork`` (Python's default start method
+on Linux; SAPIEN's renderer hangs in a child forked from a process that rendered): a task
+created in a process forked from one that had already created a vlgsim env runs in a
+fresh subprocess behind :class:`~vlgsim.envs.subprocess_env.SubprocessEnv` instead.
+Infos batch: ragged ground truth is padded to a fixed size with a count (``n_grasps``,
+``n_objects``). Gymnasium 1.4's ``AsyncVectorEnv`` with shared memory (its default) reads
+``Text`` observations once at creation (Farama-Foundation/Gymnasium#1164): read the
+instruction from ``info["instruction"]``, or pass ``vector_kwargs={"shared_memory": False}``.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
+from typing import Optional
 
 import gymnasium as gym
 
@@ -23,6 +39,8 @@ class TaskEntry:
 
 
 TASKS: dict[str, TaskEntry] = {}
+_CREATOR_PIDS: set[int] = set()
+"""Processes that built a vlgsim env; a forked copy of the set tells a child it was forked."""
 
 
 def register_task(env_id: str, max_episode_steps: int):
@@ -31,19 +49,36 @@ def register_task(env_id: str, max_episode_steps: int):
     def deco(cls):
         TASKS[env_id] = TaskEntry(env_id, cls, max_episode_steps)
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=lambda **kw: make_task(env_id, **kw),
-                         max_episode_steps=max_episode_steps, disable_env_checker=True)
+            # a partial of a module-level function pickles by reference: spawned and
+            # forkserver vector-env workers can rebuild it
+            gym.register(id=env_id, entry_point=functools.partial(make_task, env_id),
+                         max_episode_steps=_time_limit(max_episode_steps), disable_env_checker=True)
         return cls
 
     return deco
 
 
+def _time_limit(max_episode_steps: int) -> Optional[int]:
+    return None if max_episode_steps == 1 else max_episode_steps
+
+
+def forked_from_a_simulator() -> bool:
+    """True in a process forked from one that had built a vlgsim env (its renderer would hang here)."""
+    return bool(_CREATOR_PIDS) and os.getpid() not in _CREATOR_PIDS
+
+
 def make_task(env_id: str, num_envs: int = 1, **kwargs):
     """Build a registered task. One CPU sub-scene -> numpy single env; else batched."""
+    import vlgsim.envs  # noqa: F401  (registers every task, also in a fresh worker process)
     from vlgsim.envs.wrappers import NumpySingleEnv
 
     if env_id not in TASKS:
         raise KeyError(f"unknown env id {env_id!r}; registered: {sorted(TASKS)}")
+    if forked_from_a_simulator():
+        from vlgsim.envs.subprocess_env import SubprocessEnv
+
+        return SubprocessEnv(env_id, dict(kwargs, num_envs=num_envs))
+    _CREATOR_PIDS.add(os.getpid())
     cls = TASKS[env_id].cls
     if not getattr(cls, "batched", True):  # a plain Gymnasium env (e.g. render-only grounding)
         if num_envs != 1:

@@ -23,9 +23,13 @@ class NumpySingleEnv(gym.Wrapper):
     """One sub-scene, numpy in and out. Observations: the task's arrays unbatched plus
     ``instruction`` (text). Info: plain python/numpy, ground truth of the target at top level."""
 
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+    """Only what works headless (ManiSkill's ``human`` viewer needs a display)."""
+
     def __init__(self, env):
         super().__init__(env)
         base = env.unwrapped
+        self.metadata = dict(self.metadata, render_fps=int(getattr(base, "control_freq", 20) or 20))
         if base.num_envs != 1:
             raise ValueError(f"NumpySingleEnv needs num_envs == 1, got {base.num_envs}")
         self.action_space = base.single_action_space
@@ -77,3 +81,21 @@ class NumpySingleEnv(gym.Wrapper):
     @property
     def render_mode(self):
         return "rgb_array"
+
+
+class StateOnly(gym.ObservationWrapper):
+    """Only the flat privileged ``state`` vector of a vlgsim observation (a plain ``Box``, as
+    stable-baselines3's ``check_env`` and MLP policies want): wrap an env made with
+    ``obs_mode="state"``, e.g. ``StateOnly(gym.make("vlgsim:RealVLG-Grasp-v0", obs_mode="state",
+    control_mode="pd_ee_delta_pose"))``. The instruction text is dropped (the state marks the target)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Dict) or "state" not in space.spaces:
+            raise ValueError(f"StateOnly needs a Dict observation with 'state', got {space}; rule: make the env "
+                             "with obs_mode='state'")
+        self.observation_space = space["state"]
+
+    def observation(self, obs):
+        return obs["state"]

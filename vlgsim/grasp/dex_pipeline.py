@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from functools import partial
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from vlgsim.grasp.dex_energy import TERMS, GraspEnergy, ObjectField, pick_device
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 from vlgsim.grasp.dex_validate import GraspValidator
 from vlgsim.grasp.dexterous import fingertips
+from vlgsim.workers import Backend, WorkerSpec, run_units
 
 PART_TOUCH_M = 0.01
 
@@ -75,78 +75,153 @@ class GraspSet:
         return idx[np.argsort(key, kind="stable")]
 
 
+@dataclass
+class ObjectSetup:
+    """What synthesising any part of one object needs: hand, asset, object field, validator."""
+
+    category: str
+    scale: float
+    seed: int
+    device: str
+
+    def __post_init__(self):
+        from vlgsim.sim.sapien_render import make_sapien_scene
+
+        self.device = pick_device(self.device)
+        self.hand = load_shadow_hand()
+        self.asset = build_object(ObjectSpec(self.category, "white", self.scale))
+        self.obj = ObjectField.from_parts(self.asset.parts, seed=self.seed)
+        self.validator = GraspValidator(self.hand, self.asset, self.obj, make_sapien_scene)
+
+
+@dataclass
+class PartGrasps:
+    """The grasps of one part of one object (one or more batches), in a :class:`GraspSet`'s columns."""
+
+    part: str
+    rows: dict
+    terms: dict
+    optimise_s: float
+    validate_s: float
+    device: str
+    """The Warp device the worker used (``auto`` resolved there)."""
+
+
+def synthesize_part(setup: ObjectSetup, k: int, part: str, per_part: int = 32,
+                    cfg: SynthesisConfig = SynthesisConfig(), min_valid: int = 0, max_rounds: int = 1) -> PartGrasps:
+    """Optimise, validate and caption the grasps of ``part`` (the object's ``k``-th part in the
+    synthesis order: it seeds the part's initialisations with ``[seed, k]``)."""
+    hand, asset, obj, validator, seed = setup.hand, setup.asset, setup.obj, setup.validator, setup.seed
+    rows: dict[str, list] = {key: [] for key in ("grasps", "energy", "valid", "pen", "spen", "held", "aligned",
+                                                 "fingers", "caption", "touch")}
+    terms: dict[str, list] = {t: [] for t in TERMS}
+    t_opt = t_val = 0.0
+    energy = GraspEnergy(hand, obj, part, per_part, device=setup.device, weights=cfg.weights)
+    others = obj.surface_points[obj.surface_part != obj.part_index(part)]
+    n_valid = 0
+    for rnd in range(max(1, max_rounds)):
+        if rnd and n_valid >= min_valid:
+            break
+        rng = np.random.default_rng([seed, k] + ([rnd] if rnd else []))
+        t0 = time.perf_counter()
+        x0, active = initial_grasps(hand, asset.part(part).mesh, per_part, rng, cfg, others)
+        res = optimize(energy, x0, active, cfg)
+        depth = energy.evaluate(res.grasps, active)
+        t1 = time.perf_counter()
+        for i in range(per_part):
+            v = validator.validate(res.grasps[i], part, float(depth["pen_depth"][i]),
+                                   float(depth["spen_depth"][i]), float(depth["table_depth"][i]))
+            rows["valid"].append(v.valid)
+            rows["pen"].append(v.penetration_ok)
+            rows["spen"].append(v.self_penetration_ok)
+            rows["held"].append(v.held)
+            rows["aligned"].append(v.part_aligned)
+            rows["fingers"].append(",".join(v.contact_fingers))
+            rows["caption"].append(v.caption)
+            rows["touch"].append(int(obj.near_part(fingertips(hand, res.grasps[i])[0], part, PART_TOUCH_M).sum()))
+        t_opt += t1 - t0
+        t_val += time.perf_counter() - t1
+        rows["grasps"].append(res.grasps)
+        rows["energy"].append(res.energy)
+        for t in TERMS:
+            terms[t].append(res.terms[t])
+        n_valid += int(np.sum(rows["valid"][-per_part:]))
+    return PartGrasps(part, rows, terms, t_opt, t_val, setup.device)
+
+
+def assemble_grasp_set(category: str, scale: float, parts: list[PartGrasps], seed: int, cfg: SynthesisConfig,
+                       per_part: int, min_valid: int, max_rounds: int) -> GraspSet:
+    """One object's :class:`GraspSet` from its parts' grasps, in part order."""
+    cat = lambda key: [x for p in parts for x in p.rows[key]]  # noqa: E731
+    return GraspSet(
+        category=category, scale=scale, grasps=np.concatenate(cat("grasps")),
+        part=np.array([p.part for p in parts for _ in range(sum(len(g) for g in p.rows["grasps"]))]),
+        energy=np.concatenate(cat("energy")), terms={t: np.concatenate([x for p in parts for x in p.terms[t]])
+                                                     for t in TERMS},
+        valid=np.array(cat("valid")), penetration_ok=np.array(cat("pen")), self_penetration_ok=np.array(cat("spen")),
+        held=np.array(cat("held")), part_aligned=np.array(cat("aligned")), contact_fingers=np.array(cat("fingers")),
+        caption=np.array(cat("caption")), part_touch=np.array(cat("touch")),
+        meta={"device": parts[0].device, "iterations": cfg.iterations, "per_part": per_part, "seed": seed,
+              "min_valid": min_valid, "max_rounds": max_rounds,
+              "optimise_s": round(sum(p.optimise_s for p in parts), 2),
+              "validate_s": round(sum(p.validate_s for p in parts), 2)},
+    )
+
+
 def synthesize_grasp_set(category: str, scale: float = 1.0, per_part: int = 32, parts: tuple[str, ...] | None = None,
                          device: str = "auto", seed: int = 0, cfg: SynthesisConfig = SynthesisConfig(),
                          on_part=None, min_valid: int = 0, max_rounds: int = 1) -> GraspSet:
     """Optimise ``per_part`` grasps on each graspable part of the object, validate, caption.
     A part with fewer than ``min_valid`` valid grasps gets another batch of ``per_part`` (new
     initialisations), up to ``max_rounds`` batches in all; every batch is kept in the set."""
-    device = pick_device(device)
-    hand = load_shadow_hand()
-    asset = build_object(ObjectSpec(category, "white", scale))
-    obj = ObjectField.from_parts(asset.parts, seed=seed)
-    parts = parts or GRASPABLE_PARTS[category]
-    from vlgsim.sim.sapien_render import make_sapien_scene
-
-    validator = GraspValidator(hand, asset, obj, make_sapien_scene)
-    rows: dict[str, list] = {k: [] for k in ("grasps", "part", "energy", "valid", "pen", "spen", "held", "aligned",
-                                             "fingers", "caption", "touch")}
-    terms: dict[str, list] = {t: [] for t in TERMS}
-    t_opt = t_val = 0.0
-    for k, part in enumerate(parts):
-        energy = GraspEnergy(hand, obj, part, per_part, device=device, weights=cfg.weights)
-        others = obj.surface_points[obj.surface_part != obj.part_index(part)]
-        n_valid = 0
-        for rnd in range(max(1, max_rounds)):
-            if rnd and n_valid >= min_valid:
-                break
-            rng = np.random.default_rng([seed, k] + ([rnd] if rnd else []))
-            t0 = time.perf_counter()
-            x0, active = initial_grasps(hand, asset.part(part).mesh, per_part, rng, cfg, others)
-            res = optimize(energy, x0, active, cfg)
-            depth = energy.evaluate(res.grasps, active)
-            t1 = time.perf_counter()
-            for i in range(per_part):
-                v = validator.validate(res.grasps[i], part, float(depth["pen_depth"][i]),
-                                       float(depth["spen_depth"][i]), float(depth["table_depth"][i]))
-                rows["valid"].append(v.valid)
-                rows["pen"].append(v.penetration_ok)
-                rows["spen"].append(v.self_penetration_ok)
-                rows["held"].append(v.held)
-                rows["aligned"].append(v.part_aligned)
-                rows["fingers"].append(",".join(v.contact_fingers))
-                rows["caption"].append(v.caption)
-                rows["touch"].append(int(obj.near_part(fingertips(hand, res.grasps[i])[0], part, PART_TOUCH_M).sum()))
-            t_opt += t1 - t0
-            t_val += time.perf_counter() - t1
-            rows["grasps"].append(res.grasps)
-            rows["part"] += [part] * per_part
-            rows["energy"].append(res.energy)
-            for t in TERMS:
-                terms[t].append(res.terms[t])
-            n_valid += int(np.sum(rows["valid"][-per_part:]))
+    setup = ObjectSetup(category, scale, seed, device)
+    done = []
+    for k, part in enumerate(parts or GRASPABLE_PARTS[category]):
+        done.append(synthesize_part(setup, k, part, per_part, cfg, min_valid, max_rounds))
         if on_part is not None:
-            on_part(part, n_valid, rows["part"].count(part))
-    return GraspSet(
-        category=category, scale=scale, grasps=np.concatenate(rows["grasps"]), part=np.array(rows["part"]),
-        energy=np.concatenate(rows["energy"]), terms={t: np.concatenate(v) for t, v in terms.items()},
-        valid=np.array(rows["valid"]), penetration_ok=np.array(rows["pen"]), self_penetration_ok=np.array(rows["spen"]),
-        held=np.array(rows["held"]), part_aligned=np.array(rows["aligned"]), contact_fingers=np.array(rows["fingers"]),
-        caption=np.array(rows["caption"]), part_touch=np.array(rows["touch"]),
-        meta={"device": device, "iterations": cfg.iterations, "per_part": per_part, "seed": seed,
-              "min_valid": min_valid, "max_rounds": max_rounds,
-              "optimise_s": round(t_opt, 2), "validate_s": round(t_val, 2)},
-    )
+            on_part(part, int(np.sum(done[-1].rows["valid"])), len(done[-1].rows["valid"]))
+    return assemble_grasp_set(category, scale, done, seed, cfg, per_part, min_valid, max_rounds)
 
 
-def synthesize_grasp_sets(categories: list[str], workers: int = 1, **kwargs) -> Iterator[GraspSet]:
-    """:func:`synthesize_grasp_set` for each category (same keyword arguments, no ``on_part``),
-    yielded as each finishes. ``workers`` > 1 runs objects in that many processes (Warp's CPU
-    kernels use one core each); one object's grasps do not depend on the others or on ``workers``."""
-    if workers <= 1 or len(categories) <= 1:
-        for c in categories:
-            yield synthesize_grasp_set(c, **kwargs)
-        return
-    with ProcessPoolExecutor(min(workers, len(categories)), mp_context=get_context("spawn")) as pool:
-        for fut in as_completed([pool.submit(synthesize_grasp_set, c, **kwargs) for c in categories]):
-            yield fut.result()
+@dataclass
+class PartWorker:
+    """A worker's :class:`ObjectSetup` of the object it last worked on (kept between units)."""
+
+    options: dict
+    setup: ObjectSetup | None = None
+
+    def run(self, unit: tuple[str, int, str]) -> PartGrasps:
+        category, k, part = unit
+        o = self.options
+        if self.setup is None or self.setup.category != category:
+            self.setup = ObjectSetup(category, o["scale"], o["seed"], o["device"])
+        return synthesize_part(self.setup, k, part, o["per_part"], o["cfg"], o["min_valid"], o["max_rounds"])
+
+
+def _part_worker(options: dict) -> PartWorker:
+    return PartWorker(options)
+
+
+def _part_unit(worker: PartWorker, unit: tuple[str, int, str]) -> PartGrasps:
+    return worker.run(unit)
+
+
+def synthesize_grasp_sets(categories: list[str], workers: int = 1, backend: Backend | None = None, scale: float = 1.0,
+                          per_part: int = 32, device: str = "auto", seed: int = 0,
+                          cfg: SynthesisConfig = SynthesisConfig(), min_valid: int = 0,
+                          max_rounds: int = 1) -> Iterator[GraspSet]:
+    """:func:`synthesize_grasp_set` for each category, yielded as each object finishes. The
+    units of work are object parts, run by ``backend`` (default: ``workers`` local processes;
+    or Ray actors); a part's grasps do not depend on which worker ran it (Warp's CPU kernels
+    use one core per process)."""
+    options = dict(scale=scale, per_part=per_part, device=device, seed=seed, cfg=cfg, min_valid=min_valid,
+                   max_rounds=max_rounds)
+    units = [(c, k, p) for c in categories for k, p in enumerate(GRASPABLE_PARTS[c])]
+    got: dict[str, dict[int, PartGrasps]] = {c: {} for c in categories}
+    for i, pg in run_units(WorkerSpec(partial(_part_worker, options), _part_unit), units,
+                           backend or Backend("local", workers)):
+        c, k, _ = units[i]
+        got[c][k] = pg
+        if len(got[c]) == len(GRASPABLE_PARTS[c]):
+            yield assemble_grasp_set(c, scale, [got[c][j] for j in range(len(got[c]))], seed, cfg, per_part,
+                                     min_valid, max_rounds)

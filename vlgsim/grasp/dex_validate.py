@@ -74,13 +74,14 @@ def _finger_jacobian(hand: HandModel, g: np.ndarray, X: np.ndarray, finger: int,
     return joints, J
 
 
-def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
+def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh, squeeze: bool = True) -> np.ndarray:
     """How validation and the env close a grasp ``g`` (object frame). Every finger whose distal
     phalanx is within ``CLOSE_REACH_M`` of the object's surface ``mesh`` moves its nearest point
     across the gap (a damped least-squares step on that point's Jacobian J), then squeezes as
     DexGraspNet does: a target ``SQUEEZE_M`` into the surface along the unit direction u and one
     gradient step of size ``SQUEEZE_STEP`` on the squared distance to it,
     dq = 2 SQUEEZE_STEP J^T (SQUEEZE_M u). The other fingers keep their joint values.
+    ``squeeze=False`` stops at the surface (the close without the squeeze step).
     Returns 22 joint targets (radians)."""
     points, gaps, towards = distal_contacts(hand, g, mesh)
     X = forward_kinematics(hand, g)
@@ -90,7 +91,7 @@ def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh) -> np
             continue
         joints, J = _finger_jacobian(hand, g, X, i, points[i])
         cross = J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), towards[i] * max(gaps[i], 0.0))
-        dq[joints] += cross + 2 * SQUEEZE_STEP * J.T @ (towards[i] * SQUEEZE_M)
+        dq[joints] += cross + (2 * SQUEEZE_STEP * J.T @ (towards[i] * SQUEEZE_M) if squeeze else 0.0)
     return np.clip(g[9:] + dq, hand.lower, hand.upper)
 
 

@@ -5,6 +5,11 @@ deprojected with the depth image to a surface point; the jaw endpoints' pixel ra
 intersected with the horizontal plane through that point, giving the jaw axis and the
 opening in metres; the TCP goes ``GRASP_DEPTH_M`` below the surface point, but no lower
 than ``MIN_TCP_Z_M`` above the table.
+
+Invalid actions (:class:`InvalidAction`, naming the value and the rule): a wrong shape,
+NaN/inf, an entry beyond +-1e6, a centre outside the image or without depth, a width <= 0
+or wider than the image, and a ``grasp_rect`` whose opening at the grasp depth exceeds the
+gripper's (``MAX_GRIPPER_OPENING_M`` + ``OPENING_TOLERANCE_M``) instead of being clipped.
 """
 
 from __future__ import annotations
@@ -17,6 +22,12 @@ from vlgsim.assets import MAX_GRIPPER_OPENING_M
 from vlgsim.grasp.antipodal import FINGER_WIDTH_M, GRASP_DEPTH_M, MIN_TCP_Z_M, OPENING_MARGIN_M, TopDownGrasp
 from vlgsim.grasp.rect import GraspRect, contact_points_to_rect, rect_from_endpoints
 from vlgsim.scenes.camera import deproject, pixel_rays, project
+
+
+OPENING_TOLERANCE_M = 0.005
+"""A ``grasp_rect`` whose width deprojects wider than the gripper's opening plus this is
+invalid (labels project at the top point's height, the action at the centre pixel's depth:
+a few mm apart); contact pairs, which get a margin added, are clipped instead."""
 
 
 class InvalidAction(ValueError):
@@ -42,6 +53,9 @@ def check_action(action, size: int, name: str) -> np.ndarray:
         raise InvalidAction(f"{name} action {np.asarray(action).tolist()!r} has shape {a.shape}; rule: shape ({size},)")
     if not np.all(np.isfinite(a)):
         raise InvalidAction(f"{name} action {a.tolist()} has NaN or inf; rule: all values finite")
+    if np.any(np.abs(a) > 1e6):
+        raise InvalidAction(f"{name} action {a.tolist()} has an entry beyond +-1e6; rule: pixels and degrees "
+                            "of a real grasp")
     return a
 
 
@@ -56,6 +70,8 @@ def rect_to_world(rect: GraspRect, depth: np.ndarray, intrinsic, extrinsic, open
     _pixel_in_image((rect.x_px, rect.y_px), W, H, "grasp centre")
     if not rect.width_px > 0:
         raise InvalidAction(f"grasp width {rect.width_px} px; rule: width_px > 0")
+    if rect.width_px > W:
+        raise InvalidAction(f"grasp width {rect.width_px:.4g} px; rule: width_px <= the image width {W} px")
     d = float(depth[int(rect.y_px), int(rect.x_px)])
     if not d > 0:
         raise InvalidAction(f"no depth at grasp centre ({rect.x_px:.1f}, {rect.y_px:.1f}); rule: centre on a surface")
@@ -63,6 +79,10 @@ def rect_to_world(rect: GraspRect, depth: np.ndarray, intrinsic, extrinsic, open
     ends = _ray_plane_z(rect.jaw_endpoints(), surface[2], intrinsic, extrinsic)
     axis = ends[1] - ends[0]
     opening = float(np.linalg.norm(axis[:2])) + opening_margin_m
+    if opening_margin_m == 0.0 and opening > MAX_GRIPPER_OPENING_M + OPENING_TOLERANCE_M:
+        raise InvalidAction(f"grasp width {rect.width_px:.4g} px is {100 * opening:.1f} cm at the grasp depth; rule: "
+                            f"<= the gripper's opening {100 * MAX_GRIPPER_OPENING_M:.1f} cm "
+                            f"(+{100 * OPENING_TOLERANCE_M:.1f} cm tolerance)")
     tcp = np.array([surface[0], surface[1], max(surface[2] - GRASP_DEPTH_M, MIN_TCP_Z_M)])
     return WorldGrasp(tcp, float(np.arctan2(axis[1], axis[0])), float(np.clip(opening, 0.0, MAX_GRIPPER_OPENING_M)))
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 CONTACT_JAW_PX_AT_640 = 80.0
-"""RealVLG: a contact pair becomes a rectangle whose jaw size is 80 px at image width 640."""
+"""vlgsim: a contact pair becomes a rectangle whose jaw size is 80 px at image width 640, scaled
+with the image width (RealVLG-R1's ``compute_grasp_bbox`` uses 80 px at any image size)."""
 
 
 def fold_angle_deg(theta_deg: float) -> float:
@@ -66,8 +67,9 @@ def rect_from_endpoints(p1, p2, height_px: float) -> GraspRect:
 
 
 def contact_points_to_rect(contacts, image_width: int) -> GraspRect:
-    """RealVLG's contact-pair rectangle: centred on the midpoint, long side along the
-    segment, jaw size 80 px scaled to image width 640. ``contacts`` = [x1, y1, x2, y2]."""
+    """The contact-pair rectangle: centred on the midpoint, long side along the segment (as
+    RealVLG-R1's ``compute_grasp_bbox``), jaw size 80 px scaled to image width 640 (vlgsim's
+    rule; RealVLG-R1 keeps 80 px at any size). ``contacts`` = [x1, y1, x2, y2]."""
     c = np.asarray(contacts, dtype=np.float64).reshape(-1)
     if c.shape != (4,):
         raise ValueError(f"contact points {contacts!r} must be 4 numbers [x1, y1, x2, y2]")

@@ -4,11 +4,21 @@ All coordinates are absolute image pixels (origin top-left, u right, v down), an
 degrees. Three tasks:
 
 * ``"bbox"``: ``[x1, y1, x2, y2]`` pixels, from ``{"bbox_2d": [...], "label": "..."}``, a
-  JSON list of such objects (the first is taken) or a bare ``[x1, y1, x2, y2]``.
+  JSON list of such objects (the first is taken), a bare ``[x1, y1, x2, y2]``, ``[[x1, y1, x2, y2]]``,
+  the corner pairs ``(x1,y1),(x2,y2)`` that RealVLG-R1's bbox prompt
+  (``examples/format_prompt/bbox_format.jinja``) and UniVG-R1's rewards ask for (also as
+  ``[[x1, y1], [x2, y2]]`` or in Qwen's ``<|box_start|>...<|box_end|>``), or ``<box>x1 y1 x2 y2</box>``.
 * ``"grasp"``: ``[x, y, theta_deg, width_px]``, from ``(x, y, theta, w)``, ``[x, y, theta, w]``
   or ``{"grasp": [...]}``; theta is folded to (-90, 90] with :func:`fold_angle_deg`.
 * ``"contact"``: ``[x1, y1, x2, y2]`` (two contact points), from ``[[x1, y1], [x2, y2]]``,
+  ``(x1,y1),(x2,y2)`` (RealVLG-R1's ``contact_grasp_format.jinja``),
   ``{"contact_points": [[..], [..]]}`` or a flat 4-list.
+
+Every number must be finite and within ``+-MAX_ABS_VALUE`` (1e6: pixels and degrees of a real
+answer are far smaller; larger ones would overflow areas in the metrics).
+
+This is the ``vlgsim`` protocol's reader. The ``realvlg-r1`` protocol reads answers with the
+published code's own regular expressions instead: :mod:`vlgsim.language.realvlg_r1`.
 
 The text may carry ``<think>...</think>`` (ignored) and ``<answer>...</answer>`` (the
 content of the *last* one is used), and the payload may sit in a ```json fence. An
@@ -39,6 +49,8 @@ MAX_TEXT_CHARS = 100_000
 """Longer texts are rejected outright (a real answer is a few hundred characters)."""
 MAX_BRACKET_DEPTH = 4
 """Deeper ``[``/``{``/``(`` nesting is rejected (the deepest valid form is 3)."""
+MAX_ABS_VALUE = 1e6
+"""Numbers in an answer (pixels, degrees) must lie within +-this; larger ones are a parse failure."""
 FAILURE_TEXT_CHARS = 200
 """``ParseFailure.text`` keeps this many characters of the input."""
 
@@ -51,6 +63,11 @@ _ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE_RE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _FLAT_GROUP_RE = re.compile(r"[\[(]([^\[\](){}]*)[\])]")
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_PAIRS_RE = re.compile(rf"\(\s*({_NUM})\s*[,，]\s*({_NUM})\s*\)\s*[,，]?\s*\(\s*({_NUM})\s*[,，]\s*({_NUM})\s*\)")
+"""``(x1,y1),(x2,y2)``: the corner/contact pairs of RealVLG-R1's and UniVG-R1's prompts."""
+_BOX_TAG_RE = re.compile(r"<box>(.*?)</box>", re.DOTALL | re.IGNORECASE)
+_SPACED4_RE = re.compile(rf"^\s*({_NUM})\s+({_NUM})\s+({_NUM})\s+({_NUM})\s*$")
 _FORMAT_RE = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
 
 _repr = reprlib.Repr()
@@ -168,6 +185,10 @@ def _payload(text: str) -> str:
     fence = _FENCE_RE.search(body)
     if fence:
         body = fence.group(1)
+    body = re.sub(r"<\|box_(?:start|end)\|>", " ", body)  # Qwen-VL box tokens around "(x1,y1),(x2,y2)"
+    box = _BOX_TAG_RE.search(body)
+    if box:  # InternVL / MiniCPM / Mantis style "<box>...</box>"
+        body = box.group(1)
     return body.strip()
 
 
@@ -198,6 +219,13 @@ def _decode_text(text: str) -> Any:
             return json.loads(cand)
         except (ValueError, RecursionError):
             pass
+    spaced = _SPACED4_RE.match(body)  # "<box>x1 y1 x2 y2</box>"
+    if spaced:
+        return [float(v) for v in spaced.groups()]
+    pairs = _PAIRS_RE.search(body)  # "(x1,y1),(x2,y2)", possibly inside prose
+    if pairs:
+        v = [float(g) for g in pairs.groups()]
+        return [v[:2], v[2:]]
     # the structure may be embedded in prose: decode from each opening bracket
     dec = json.JSONDecoder()
     for cand in candidates:
@@ -233,6 +261,8 @@ def _number(x: Any, what: str) -> float:
         raise _Bad(f"{what} {_short(x)} is not a finite number") from None
     if not math.isfinite(f):
         raise _Bad(f"{what} {_short(x)} is not finite (all numbers must be finite)")
+    if abs(f) > MAX_ABS_VALUE:
+        raise _Bad(f"{what} {_short(x)} is out of range (numbers must lie within +-{MAX_ABS_VALUE:g})")
     return f
 
 
@@ -261,9 +291,21 @@ def _unwrap(obj: Any, keys: tuple[str, ...], what: str) -> tuple[Any, str]:
     return obj, label
 
 
+def _two_points_or_one_row(seq: Any) -> Any:
+    """``[[x1, y1], [x2, y2]]`` -> ``[x1, y1, x2, y2]``; ``[[x1, y1, x2, y2]]`` -> its row."""
+    if isinstance(seq, np.ndarray):
+        seq = seq.tolist()
+    if isinstance(seq, (list, tuple)):
+        if len(seq) == 2 and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in seq):
+            return [*seq[0], *seq[1]]
+        if len(seq) == 1 and isinstance(seq[0], (list, tuple)) and len(seq[0]) == 4:
+            return seq[0]
+    return seq
+
+
 def _extract_bbox(obj: Any) -> tuple[np.ndarray, str]:
     seq, label = _unwrap(obj, _BBOX_KEYS, "bbox")
-    v = _four(seq, "bbox")
+    v = _four(_two_points_or_one_row(seq), "bbox")
     if v[0] > v[2] or v[1] > v[3]:
         raise _Bad(f"bbox {v.tolist()} needs x1 <= x2 and y1 <= y2")
     return v, label

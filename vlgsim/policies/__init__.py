@@ -3,6 +3,7 @@
 from vlgsim.policies.base import POLICIES, Policy, make_policy, register_policy
 from vlgsim.policies.bc_policy import BCPolicy
 from vlgsim.policies.bimanual_expert import BimanualExpert
+from vlgsim.policies.openpi import OpenPIPolicy, OpenPIPolicyServer
 from vlgsim.policies.oracle import OraclePolicy
 from vlgsim.policies.random_policy import RandomPolicy
 from vlgsim.policies.remote import PolicyServer, RemotePolicy
@@ -10,5 +11,5 @@ from vlgsim.policies.sb3_policy import SB3Policy
 from vlgsim.policies.scripted import ScriptedGraspPolicy
 from vlgsim.policies.vlg import VLGPolicy
 
-__all__ = ["BCPolicy", "BimanualExpert", "POLICIES", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "SB3Policy", "ScriptedGraspPolicy", "VLGPolicy", "make_policy",
+__all__ = ["BCPolicy", "BimanualExpert", "POLICIES", "OpenPIPolicy", "OpenPIPolicyServer", "OraclePolicy", "Policy", "PolicyServer", "RandomPolicy", "RemotePolicy", "SB3Policy", "ScriptedGraspPolicy", "VLGPolicy", "make_policy",
            "register_policy"]

@@ -13,6 +13,11 @@ import numpy as np
 from vlgsim.policies.base import register_policy
 
 
+def _n_labels(info: dict, key: str) -> int:
+    """Labels in ``info[key]``: its first ``info["n_grasps"]`` rows when the env pads them."""
+    return min(len(info.get(key, [])), int(info.get("n_grasps", len(info.get(key, [])))))
+
+
 class OraclePolicy:
     name = "oracle"
 
@@ -31,11 +36,11 @@ class OraclePolicy:
         if "target_boxes" in info:  # grounding: the target's box in the first view that shows it
             view = int(np.argmax(info["target_visible"]))
             self._action = np.r_[view, info["target_boxes"][view]].astype(np.float32)
-        elif self.action_mode == "contact_points" and len(info.get("contact_points", [])):
-            cps = info["contact_points"]
+        elif self.action_mode == "contact_points" and _n_labels(info, "contact_points"):
+            cps = info["contact_points"][: _n_labels(info, "contact_points")]
             self._action = np.asarray(cps[self._choose(cps, info)], dtype=np.float32)
-        elif len(info.get("grasp_rects", [])):
-            rects = info["grasp_rects"]
+        elif _n_labels(info, "grasp_rects"):
+            rects = info["grasp_rects"][: _n_labels(info, "grasp_rects")]
             self._action = np.asarray(rects[self._choose(rects, info)][:4], dtype=np.float32)
         else:
             b = np.asarray(info["bbox"], dtype=np.float32)

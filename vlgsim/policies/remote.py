@@ -9,7 +9,8 @@ Wire format: msgpack; numpy arrays travel as ``{"__ndarray__": raw bytes, "dtype
 * ``{"type": "act", "observation": dict}`` -> ``{"action": array}``: one action (A,) or an
   action chunk (T, A). Observation keys are the env's (``rgb`` HxWx3 uint8, ``depth``,
   ``state`` vector, ``instruction`` text as the prompt, ...).
-* anything malformed -> ``{"error": "..."}``; the connection and the server stay up.
+* anything malformed, and an ``act`` before the connection's first ``reset`` ->
+  ``{"error": "..."}``; the connection and the server stay up.
 
 Every connection gets its own policy instance. The server binds to 127.0.0.1 unless told
 otherwise. The client has a per-request timeout, reconnects (re-sending the last reset so
@@ -72,6 +73,7 @@ class PolicyServer:
         from websockets.exceptions import ConnectionClosed
 
         policy = self._make_policy()
+        episode = {"reset": False}  # 'act' is refused until this connection has sent a 'reset'
         ws.send(pack({"server": "vlgsim", "version": PROTOCOL_VERSION, "policy": self.name}))
         while True:
             try:
@@ -79,7 +81,7 @@ class PolicyServer:
             except ConnectionClosed:
                 return
             try:
-                reply = self._answer(policy, raw)
+                reply = self._answer(policy, raw, episode)
             except Exception as e:  # noqa: BLE001 - a bad request gets an error reply, never a dead server
                 reply = {"error": f"{type(e).__name__}: {e}"}
             try:
@@ -88,7 +90,7 @@ class PolicyServer:
                 return
 
     @staticmethod
-    def _answer(policy: Policy, raw) -> dict:
+    def _answer(policy: Policy, raw, episode: dict) -> dict:
         if not isinstance(raw, bytes):
             raise ValueError("request is text; rule: a msgpack map sent as a binary message")
         try:
@@ -99,7 +101,11 @@ class PolicyServer:
             raise ValueError("request needs 'type': 'reset' or 'act'")
         if msg["type"] == "reset":
             policy.reset(str(msg.get("instruction", "")), dict(msg.get("info") or {}))
+            episode["reset"] = True
             return {"ok": True}
+        if not episode["reset"]:
+            raise ValueError("'act' before 'reset'; rule: send {'type': 'reset', 'instruction', 'info'} first on "
+                             "each connection")
         obs = msg.get("observation")
         if not isinstance(obs, dict):
             raise ValueError("'act' needs an 'observation' map")

@@ -6,7 +6,14 @@ torchvision is not needed) and the model (``AutoModelForImageTextToText``). Each
 builds the task prompt (grasp, contact points or box; optionally asking for
 ``<think>/<answer>``), generates greedily, parses the text with
 :func:`vlgsim.language.answers.parse_answer`, and rescales the answer from the model's
-resized image grid to the observation image. An answer that does not parse becomes a NaN
+resized image grid to the observation image.
+
+``protocol="realvlg-r1"`` (``vlg:PATH@realvlg-r1``) drives a RealVLG-R1 checkpoint as its
+published code does: the prompts of ``examples/format_prompt/*.jinja``
+(:data:`vlgsim.language.realvlg_r1.PROMPTS`), the parsers of ``evaluation/eval_*.py``
+(:func:`~vlgsim.language.realvlg_r1.parse_eval`), and its grasp theta read in image axes
+(x right, y down), i.e. negated into vlgsim's counter-clockwise theta before execution;
+corners of a box are put in order. Numbers beyond +-1e6 are a parse failure either way. An answer that does not parse becomes a NaN
 action (the env records ``invalid_action``) and ``last_error`` holds the parse failure,
 which evaluations record as ``failure_mode="parse_failure"``.
 
@@ -20,9 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vlgsim.grasp.rect import GraspRect, rect_from_endpoints
-from vlgsim.language.answers import parse_answer
+from vlgsim.grasp.rect import GraspRect, fold_angle_deg, rect_from_endpoints
+from vlgsim.language import realvlg_r1 as r1_answers
+from vlgsim.language.answers import MAX_ABS_VALUE, parse_answer
 from vlgsim.policies.base import register_policy
+
+POLICY_PROTOCOLS = ("vlgsim", "realvlg-r1")
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
                   "<|image_pad|>", "<|video_pad|>"]
@@ -83,12 +93,16 @@ def make_tiny_qwen2vl(path: str | Path, seed: int = 0) -> Path:
 class VLGPolicy:
     name = "vlg"
 
-    def __init__(self, path: str | Path, task: str = "grasp", think: bool = False, max_new_tokens: int = 64):
+    def __init__(self, path: str | Path, task: str = "grasp", think: bool = False, max_new_tokens: int = 64,
+                 protocol: str = "vlgsim"):
         from transformers import AutoModelForImageTextToText, AutoTokenizer
         from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
         if task not in PROMPTS:
             raise ValueError(f"vlg task {task!r}; rule: one of {sorted(PROMPTS)}")
+        if protocol not in POLICY_PROTOCOLS:
+            raise ValueError(f"vlg protocol {protocol!r}; rule: one of {', '.join(POLICY_PROTOCOLS)}")
+        self.protocol = protocol
         path = Path(path)
         if not (path / "config.json").exists():
             raise FileNotFoundError(f"no checkpoint at {path}; rule: vlg:PATH with PATH a folder holding config.json")
@@ -106,7 +120,7 @@ class VLGPolicy:
         """Model inputs and the (width, height) in pixels of the image grid the model sees."""
         from PIL import Image
 
-        prompt = PROMPTS[self.task].format(instruction=self.instruction) + (THINK if self.think else "")
+        prompt = prompt_for(self.task, self.instruction, self.think, self.protocol)
         messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
         text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         vis = self.image_processor(images=[Image.fromarray(image)], return_tensors="pt")
@@ -129,13 +143,43 @@ class VLGPolicy:
         image = observation["rgb"] if "rgb" in observation else observation["images"][0]
         H, W = image.shape[:2]
         self.last_text, (gw, gh) = self.generate_text(image)
-        parsed = parse_answer(self.last_text, self.task)
+        value, reason = read_answer(self.last_text, self.task, self.protocol)
         size = {"grasp": 4, "contact": 4, "bbox": 5}[self.task]
-        if not parsed.ok:
-            self.last_error = f"parse_failure: {parsed.reason}"
+        if value is None:
+            self.last_error = f"parse_failure: {reason}"
             return np.full(size, np.nan, np.float32)
         self.last_error = ""
-        return rescale_answer(self.task, parsed.value, (gw, gh), (W, H))
+        return rescale_answer(self.task, value, (gw, gh), (W, H))
+
+
+def prompt_for(task: str, instruction: str, think: bool = False, protocol: str = "vlgsim") -> str:
+    """The task prompt: vlgsim's :data:`PROMPTS` (+ :data:`THINK`), or RealVLG-R1's published
+    format prompt (which always asks for ``<think>/<answer>``)."""
+    if protocol == "vlgsim":
+        return PROMPTS[task].format(instruction=instruction) + (THINK if think else "")
+    return r1_answers.PROMPTS[task].format(instruction=instruction.strip())
+
+
+def read_answer(text: str, task: str, protocol: str = "vlgsim") -> tuple[np.ndarray | None, str]:
+    """A model's text as vlgsim numbers (theta counter-clockwise on screen, folded; box
+    corners in order), or ``(None, reason)``. ``realvlg-r1`` reads it with RealVLG-R1's
+    evaluation parsers and negates its image-axes theta."""
+    if protocol == "vlgsim":
+        parsed = parse_answer(text, task)
+        return (parsed.value, "") if parsed.ok else (None, parsed.reason)
+    parsed = r1_answers.parse_eval(text, task)
+    if not parsed.ok:
+        return None, parsed.reason
+    v = np.array(parsed.value, dtype=np.float64)
+    if not (np.isfinite(v).all() and (np.abs(v) <= MAX_ABS_VALUE).all()):
+        return None, f"answer {v.tolist()} has a number that is not finite or beyond +-{MAX_ABS_VALUE:g}"
+    if task == "grasp":
+        if not v[3] > 0:
+            return None, f"grasp width {v[3]} px must be > 0"
+        v[2] = fold_angle_deg(-v[2])  # image axes (y down) -> counter-clockwise on screen
+    elif task == "bbox":
+        v = np.r_[min(v[0], v[2]), min(v[1], v[3]), max(v[0], v[2]), max(v[1], v[3])]
+    return v, ""
 
 
 def rescale_answer(task: str, value: np.ndarray, grid_wh: tuple[int, int], image_wh: tuple[int, int]) -> np.ndarray:
@@ -154,8 +198,12 @@ def rescale_answer(task: str, value: np.ndarray, grid_wh: tuple[int, int], image
 @register_policy("vlg")
 def _make_vlg(env, arg=None, seed=0):
     if not arg:
-        raise ValueError("vlg needs a checkpoint folder; rule: vlg:PATH")
+        raise ValueError("vlg needs a checkpoint folder; rule: vlg:PATH or vlg:PATH@realvlg-r1")
+    protocol = "vlgsim"
+    head, sep, tail = arg.rpartition("@")
+    if sep and tail in POLICY_PROTOCOLS:
+        arg, protocol = head, tail
     base = getattr(env, "unwrapped", env)
     spaces = getattr(getattr(base, "observation_space", None), "spaces", {})
     task = "bbox" if "images" in spaces else ACTION_TASKS.get(getattr(base, "action_mode", "grasp_rect"), "grasp")
-    return VLGPolicy(arg, task=task)
+    return VLGPolicy(arg, task=task, protocol=protocol)

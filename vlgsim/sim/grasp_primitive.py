@@ -178,6 +178,8 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
             else:
                 a = np.concatenate([pos - base, euler, grip[:, None]], axis=1).astype(np.float32)
                 agent.set_action(torch.as_tensor(a, device=env.device))
+                if env.gpu_sim_enabled:  # GPU PhysX reads drive targets only once they are applied (as env.step does)
+                    env.scene.px.gpu_apply_articulation_target_position()
             for _ in range(env._sim_steps_per_control):
                 agent.before_simulation_step()
                 env.scene.step()

@@ -114,6 +114,18 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(int(np.atleast_1d(seed)[0]))
         return super().reset(seed=seed, options=options)
 
+    @property
+    def _default_sim_config(self):
+        """ManiSkill's defaults, with GPU contact buffers grown with the number of sub-scenes
+        (each holds a robot and up to 8 multi-piece objects; the defaults overflow past ~1k)."""
+        from mani_skill.utils.structs.types import GPUMemoryConfig, SimConfig
+
+        n = max(int(getattr(self, "num_envs", 1)), 1)
+        return SimConfig(gpu_memory_config=GPUMemoryConfig(
+            max_rigid_contact_count=max(2**19, min(2**25, 1024 * n)),
+            max_rigid_patch_count=max(2**18, min(2**24, 512 * n)),
+            found_lost_pairs_capacity=max(2**25, min(2**26, 8192 * n))))
+
     # ------------------------------------------------------------------ task hooks
     def sample_scene(self, seed: int) -> TabletopScene:
         raise NotImplementedError
@@ -171,17 +183,16 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         qpos = torch.as_tensor(OBSERVE_QPOS, dtype=torch.float32, device=self.device).repeat(len(env_idx), 1)
         self.agent.robot.set_qpos(qpos)
         self.agent.robot.set_pose(Pose.create_from_pq(torch.tensor(ROBOT_BASE, device=self.device).repeat(len(env_idx), 1)))
+        rows = env_idx.cpu().numpy()  # env_idx lives on the sim device (cuda with physx_cuda)
         for k, slot in enumerate(self.object_slots):
-            p = torch.zeros(self.num_envs, 7)
+            p = np.zeros((self.num_envs, 7), np.float32)
             for i, sc in enumerate(self.scenes):
                 if k < len(sc.objects):
                     o = sc.objects[k]
-                    p[i, :3] = torch.tensor([o.xy[0], o.xy[1], 0.0])
-                    p[i, 3:] = torch.tensor([np.cos(o.yaw_rad / 2), 0, 0, np.sin(o.yaw_rad / 2)])
+                    p[i] = [o.xy[0], o.xy[1], 0.0, np.cos(o.yaw_rad / 2), 0, 0, np.sin(o.yaw_rad / 2)]
                 else:
-                    p[i, :3] = torch.tensor(parked_position(k))
-                    p[i, 3] = 1.0
-            slot.set_pose(Pose.create(p[env_idx].to(self.device)))
+                    p[i] = [*parked_position(k), 1.0, 0, 0, 0]
+            slot.set_pose(Pose.create(torch.as_tensor(p[rows], device=self.device)))
             slot.set_linear_velocity(torch.zeros(len(env_idx), 3, device=self.device))
             slot.set_angular_velocity(torch.zeros(len(env_idx), 3, device=self.device))
         self._object_poses = None

@@ -94,7 +94,8 @@ def capture(cam: sapien.render.RenderCameraComponent) -> tuple[np.ndarray, np.nd
     """rgb (H, W, 3) uint8, depth (H, W) float32 metres along the optical axis (0: no hit),
     per-scene entity id (H, W) int64. The caller updates the render state first."""
     cam.take_picture()
-    rgb = (np.clip(cam.get_picture("Color")[..., :3], 0, 1) * 255).round().astype(np.uint8)
+    color = cam.get_picture("Color")[..., :3]  # float in [0, 1], or uint8 once ManiSkill set its "minimal" format
+    rgb = color if color.dtype == np.uint8 else (np.clip(color, 0, 1) * 255).round().astype(np.uint8)
     ps = cam.get_picture("PositionSegmentation")  # camera-frame position in mm, actor id
     seg = ps[..., 3].astype(np.int64)
     depth = np.where(seg > 0, -ps[..., 2] / 1000.0, 0.0).astype(np.float32)

@@ -18,6 +18,7 @@ import numpy as np
 
 from vlgsim.sim_eval.report import EpisodeLog, read_episode_log, wilson_interval
 from vlgsim.sim_eval.rollout import EpisodeResult, EvalJob, evaluate
+from vlgsim.workers import Backend
 
 
 @dataclass
@@ -55,7 +56,10 @@ def summarize_rows(task: str, factor: str, results: list[EpisodeResult], variant
 
 def run_suite(policy: str, split: str, episodes: int, seed: int, out: Path, workers: int = 1,
               env_kwargs: Optional[dict] = None, tasks: Optional[list[str]] = None,
-              on_result: Optional[Callable[[str, EpisodeResult], None]] = None) -> dict:
+              on_result: Optional[Callable[[str, EpisodeResult], None]] = None,
+              backend: Optional[Backend] = None) -> dict:
+    """Every task's episodes (``backend``: default ``workers`` local processes, or Ray), logged
+    per task as they finish; then the suite report."""
     from vlgsim.envs.bimanual import BIMANUAL_TASKS
 
     out = Path(out)
@@ -83,7 +87,7 @@ def run_suite(policy: str, split: str, episodes: int, seed: int, out: Path, work
                 on_result(env_id, r)
 
         fresh = evaluate(EvalJob(env_id, policy, dict(env_kwargs, split=split)), seeds, workers=workers,
-                         on_result=_on, skip=frozenset(r.episode for r in previous))
+                         on_result=_on, skip=frozenset(r.episode for r in previous), backend=backend)
         log.close()
         results = sorted(previous + fresh, key=lambda r: r.episode)
         variants = [variant_of(cls, r.seed, env_kwargs.get("variant")) for r in results]

@@ -11,7 +11,14 @@ are compared modulo 180 degrees), contact pairs ``[x1, y1, x2, y2]``.
 * Polygons and rotated rectangles: :func:`polygon_area`, :func:`convex_polygon_iou`,
   :func:`rect_iou`, :func:`angle_diff_deg`.
 * Grasps: :func:`grasp_success` / :func:`grasp_metrics` (Cornell/Jacquard rectangle
-  metric) and :func:`contact_success` / :func:`contact_metrics` (RealVLG contact metric).
+  metric) and :func:`contact_success` / :func:`contact_metrics` (contact pairs as
+  rectangles).
+
+These are the ``vlgsim`` protocol's fixed conventions (theta counter-clockwise on screen,
+success against *any* ground truth, the contact jaw scaled with the image width). They are
+not RealVLG-R1's code, whose rules differ in several places; the ``realvlg-r1`` protocol
+reproduces that code in :mod:`vlgsim.sim_eval.realvlg_r1`. Where the two agree (box IoU,
+rotated-rectangle IoU, the contact rectangle at 640 px) this module's geometry is shared.
 """
 
 from __future__ import annotations
@@ -167,7 +174,7 @@ def _signed_area(p: np.ndarray) -> float:
     if len(p) < 3:
         return 0.0
     x, y = p[:, 0], p[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+    return 0.5 * float(np.dot(x[:-1], y[1:]) + x[-1] * y[0] - np.dot(x[1:], y[:-1]) - x[0] * y[-1])
 
 
 def polygon_area(poly) -> float:
@@ -289,10 +296,11 @@ def grasp_metrics(preds: Sequence[Optional[np.ndarray]], gts: Sequence[np.ndarra
 
 
 def contact_success(pred_contacts, gt_contacts, image_width: int, **kw) -> tuple[bool, float]:
-    """RealVLG contact metric for one predicted pair ``[x1, y1, x2, y2]`` (pixels) against M
+    """vlgsim's contact metric for one predicted pair ``[x1, y1, x2, y2]`` (pixels) against M
     ground-truth pairs (M, 4): every pair becomes a rectangle with
     :func:`~vlgsim.grasp.rect.contact_points_to_rect` (jaw size 80 px at image width 640,
-    scaled with ``image_width``), then :func:`grasp_success` decides. ``kw`` go to it."""
+    scaled with ``image_width``; RealVLG-R1's ``eval_contact.py`` uses 80 px at any size),
+    then :func:`grasp_success` decides. ``kw`` go to it."""
     pred = contact_points_to_rect(pred_contacts, image_width).to_list()
     g = np.asarray(gt_contacts, dtype=np.float64)
     if g.size == 0:

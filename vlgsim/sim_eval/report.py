@@ -1,11 +1,20 @@
 """Evaluation reports: ``episodes.jsonl`` written as episodes finish (nothing lost on a
-crash), then ``report.json`` and a human ``report.md``; videos as MP4."""
+crash), then ``report.json`` and a human ``report.md``; videos as MP4.
+
+Crash safety: a log line is flushed and fsynced whole; a log whose last line was torn by a
+kill is cut back to its last complete line before anything is appended
+(:func:`repair_torn_tail`); videos are written to a hidden temp file and renamed when
+complete, and a resumed run keeps only the videos of episodes already in the log
+(:func:`finished_videos`: the others are deleted and re-rendered when their episode runs
+again); temp files left by a killed writer are removed at the next start
+(:func:`clean_temp_files`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,24 +40,87 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
 
 
 def read_episode_log(path: Path) -> list[EpisodeResult]:
-    """Results in a JSONL log; a torn last line (a crash mid-write) is skipped."""
+    """Results in a JSONL log; a torn last line (a crash mid-write) or any other unreadable
+    line is skipped. Lines are split on ``\n`` only."""
     out = []
     if not Path(path).exists():
         return out
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in Path(path).read_bytes().split(b"\n"):
         try:
-            out.append(EpisodeResult(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError):
+            out.append(EpisodeResult(**json.loads(line.decode("utf-8"))))
+        except (ValueError, TypeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             continue
     return out
 
 
+def repair_torn_tail(path: Path) -> int:
+    """Cut a JSONL file back to its last complete line (one ending in a newline), so that
+    appending does not glue a new line onto a line torn by a kill. Returns the bytes removed."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return 0
+        keep, pos, chunk = 0, size, 1 << 16
+        while pos > 0:  # search backwards for the last newline
+            start = max(0, pos - chunk)
+            f.seek(start)
+            i = f.read(pos - start).rfind(b"\n")
+            if i >= 0:
+                keep = start + i + 1
+                break
+            pos = start
+        f.truncate(keep)
+        f.flush()
+        os.fsync(f.fileno())
+    return size - keep
+
+
+TEMP_PATTERNS = ("videos/.*.tmp.mp4", ".*.tmp", "*.json.tmp")
+"""Temp files a killed writer may leave in an eval folder (see :func:`clean_temp_files`)."""
+
+
+def clean_temp_files(out_dir: Path) -> list[Path]:
+    """Delete temp files left in ``out_dir`` by a killed writer; returns what was removed."""
+    removed = []
+    for pattern in TEMP_PATTERNS:
+        for p in Path(out_dir).glob(pattern):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+_VIDEO_RE = re.compile(r"episode_(\d+)_seed_(-?\d+)\.mp4$")
+
+
+def finished_videos(out_dir: Path, results: list[EpisodeResult]) -> list[str]:
+    """Videos (paths relative to ``out_dir``) of episodes whose result is in the log; any
+    other ``episode_*.mp4`` is deleted (its episode runs again and re-renders it)."""
+    done = {(r.episode, r.seed) for r in results}
+    keep = []
+    for p in sorted((Path(out_dir) / "videos").glob("episode_*.mp4")):
+        m = _VIDEO_RE.search(p.name)
+        if m and (int(m.group(1)), int(m.group(2))) in done:
+            keep.append(str(p.relative_to(out_dir)))
+        else:
+            p.unlink(missing_ok=True)
+    return keep
+
+
 class EpisodeLog:
-    """Append-only JSONL of episode results, flushed and fsynced line by line."""
+    """Append-only JSONL of episode results, flushed and fsynced line by line (a torn last
+    line left by a kill is cut off first: :func:`repair_torn_tail`)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        repair_torn_tail(self.path)
         self._f = open(self.path, "a", encoding="utf-8")
 
     def write(self, result: EpisodeResult) -> None:
@@ -68,7 +140,12 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Optional
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
     frames = [f for f in frames if f.shape[:2] == (h, w)]
-    imageio.mimwrite(path, frames, fps=fps, codec="libx264", macro_block_size=1, quality=7)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.mp4")  # renamed only once complete
+    try:
+        imageio.mimwrite(tmp, frames, fps=fps, codec="libx264", macro_block_size=1, quality=7)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

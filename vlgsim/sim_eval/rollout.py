@@ -2,23 +2,23 @@
 
 Episode ``i`` of an evaluation with base seed ``S`` uses env seed ``S + i``; every
 episode resets (and, for RealVLG, rebuilds) its scene from that seed alone, so results
-do not depend on which worker ran it: ``--workers 4`` gives the rows ``--workers 1`` gives.
+do not depend on which worker ran it: ``--workers 4`` (or ``--backend ray``) gives the rows
+``--workers 1`` gives.
 A failing episode (an exception in the env or the policy) is recorded with
 ``failure_mode="error"`` and the message, and the evaluation goes on.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 import traceback
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
+
+from vlgsim.workers import Backend, WorkerSpec, run_units
 
 
 @dataclass
@@ -116,107 +116,79 @@ def run_episode(env, policy, episode: int, seed: int, max_steps: Optional[int] =
     return result, frames
 
 
-# ---------------------------------------------------------------- worker processes
-_WORKER: dict[str, Any] = {}
+# ---------------------------------------------------------------- workers (local processes or Ray actors)
+@dataclass
+class EpisodeWorker:
+    """A worker's env and policy, built once and kept for the whole run (imports and shader
+    warm-up once per worker); rebuilt after an episode that ended in an error."""
+
+    job: EvalJob
+    env: Any = None
+    policy: Any = None
+
+    def build(self) -> "EpisodeWorker":
+        import gymnasium as gym
+
+        import vlgsim  # noqa: F401  (registers envs)
+        from vlgsim.policies import make_policy
+
+        self.env = gym.make(self.job.env_id, **self.job.env_kwargs)
+        self.policy = make_policy(self.job.policy, self.env, seed=0)
+        return self
+
+    def close(self) -> None:
+        if self.env is not None:
+            try:
+                self.env.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.env = None
 
 
-def _make(job: EvalJob, seed: int):
-    import gymnasium as gym
-
-    import vlgsim  # noqa: F401  (registers envs)
-    from vlgsim.policies import make_policy
-
-    env = gym.make(job.env_id, **job.env_kwargs)
-    return env, make_policy(job.policy, env, seed=seed)
+def _episode_worker(job: EvalJob) -> EpisodeWorker:
+    return EpisodeWorker(job).build()
 
 
-def _worker_init(job: EvalJob, single_thread: bool = False):
-    if single_thread:  # one process per core: keep torch and lavapipe from oversubscribing the cores
-        import os
-
-        import torch
-
-        os.environ.setdefault("LP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
-    _WORKER["job"] = job
-    _WORKER["env"], _WORKER["policy"] = _make(job, 0)
-
-
-def _worker_run(task: tuple[int, int, bool]):
+def _episode_unit(worker: EpisodeWorker, task: tuple[int, int, bool]):
     episode, seed, record = task
-    job = _WORKER["job"]
-    result, frames = run_episode(_WORKER["env"], _WORKER["policy"], episode, seed, job.max_steps, record)
+    result, frames = run_episode(worker.env, worker.policy, episode, seed, worker.job.max_steps, record)
     if result.failure_mode == "error":  # rebuild a possibly broken env for the next episode
-        try:
-            _WORKER["env"].close()
-        except Exception:  # noqa: BLE001
-            pass
-        _WORKER["env"], _WORKER["policy"] = _make(job, 0)
+        worker.close()
+        worker.build()
     return result, frames
 
 
-def _crashed(task: tuple[int, int, bool], job: EvalJob) -> EpisodeResult:
+def _episode_crashed(task: tuple[int, int, bool], message: str):
     episode, seed, _ = task
-    return EpisodeResult(episode, seed, "", False, "error", 0.0, 0, None,
-                         "worker process died while running this episode (alone); see its stderr")
+    return EpisodeResult(episode, seed, "", False, "error", 0.0, 0, None, message), []
+
+
+def episode_worker_spec(job: EvalJob) -> WorkerSpec:
+    return WorkerSpec(partial(_episode_worker, job), _episode_unit, _episode_crashed)
 
 
 def iter_episodes(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0,
-                  skip: frozenset = frozenset()) -> Iterator[tuple[EpisodeResult, list[np.ndarray]]]:
+                  skip: frozenset = frozenset(),
+                  backend: Optional[Backend] = None) -> Iterator[tuple[EpisodeResult, list[np.ndarray]]]:
     """Yield (result, frames) as episodes finish (any order with several workers).
 
-    With workers, a process that dies (a segfault in a simulator, an out-of-memory kill)
-    does not stop the evaluation: the episodes that were running then are re-run one at a
-    time in a fresh pool, and one that kills its worker alone is recorded as an error."""
+    ``backend`` (default: ``workers`` local processes) may be Ray (:mod:`vlgsim.workers`). A
+    worker that dies (a segfault in a simulator, an out-of-memory kill, a killed Ray worker)
+    does not stop the evaluation: its episodes run again on a fresh worker, and one that
+    kills its worker every time is recorded as an error."""
     tasks = [(i, s, i < record_first) for i, s in enumerate(seeds) if i not in skip]
-    if not tasks:
-        return
-    if workers <= 1:
-        _worker_init(job)
-        try:
-            for t in tasks:
-                yield _worker_run(t)
-        finally:
-            _WORKER["env"].close()
-            _WORKER.clear()
-        return
-    pending, suspects = deque(tasks), deque()
-    ctx = mp.get_context("spawn")
-    while pending or suspects:
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(job, True)) as pool:
-            inflight: dict = {}
-            broken = False
-            while (pending or suspects or inflight) and not broken:
-                if suspects:  # isolate each suspect: nothing else runs beside it
-                    if not inflight:
-                        t = suspects.popleft()
-                        inflight[pool.submit(_worker_run, t)] = (t, True)
-                else:
-                    while pending and len(inflight) < 2 * workers:
-                        t = pending.popleft()
-                        inflight[pool.submit(_worker_run, t)] = (t, False)
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for f in done:
-                    t, isolated = inflight.pop(f)
-                    try:
-                        yield f.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if isolated:
-                            yield _crashed(t, job), []
-                        else:
-                            suspects.append(t)
-            for t, isolated in inflight.values():  # the pool is gone: these must run again
-                (suspects.append if not isolated else suspects.appendleft)(t)
+    backend = backend or Backend("local", workers)
+    for _, (result, frames) in run_units(episode_worker_spec(job), tasks, backend):
+        yield result, frames
 
 
 def evaluate(job: EvalJob, seeds: list[int], workers: int = 1, record_first: int = 0,
              on_result: Optional[Callable[[EpisodeResult, list], None]] = None,
-             skip: frozenset = frozenset()) -> list[EpisodeResult]:
+             skip: frozenset = frozenset(), backend: Optional[Backend] = None) -> list[EpisodeResult]:
     """Run every seed (episode i uses ``seeds[i]``) except the episode indices in ``skip``;
     ``on_result`` sees each episode as it finishes. Results sorted by episode."""
     results = []
-    for result, frames in iter_episodes(job, seeds, workers, record_first, skip):
+    for result, frames in iter_episodes(job, seeds, workers, record_first, skip, backend):
         if on_result:
             on_result(result, frames)
         results.append(result)

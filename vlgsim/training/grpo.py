@@ -83,6 +83,9 @@ class GRPORunConfig:
     """Supervised steps on the ground-truth answers before GRPO; -1: 300 when the tiny random
     model is built here (so its completions parse and rewards differ within a group), else 0."""
     warm_start_lr: float = 1e-3
+    protocol: str = "vlgsim"
+    """``vlgsim`` (vlgsim's prompts and rewards) or ``realvlg-r1`` (RealVLG-R1's format prompts,
+    answer formats and reward functions: :mod:`vlgsim.training.rewards`)."""
     torch_threads: Optional[int] = None
     """Intra-op CPU threads during the run; None: 1 for the tiny model built here (its matrices
     are too small to split, and spinning threads slow it down many times on a busy CPU), else
@@ -98,6 +101,8 @@ class GRPORunConfig:
             raise ValueError(f"tasks {list(self.tasks)!r}; rule: a non-empty subset of bbox, grasp, contact")
         if self.difficulty is not None and self.difficulty not in DIFFICULTY_KINDS:
             raise ValueError(f"difficulty {self.difficulty!r}; rule: None or one of {', '.join(DIFFICULTY_KINDS)}")
+        if self.protocol not in ("vlgsim", "realvlg-r1"):
+            raise ValueError(f"protocol {self.protocol!r}; rule: vlgsim or realvlg-r1")
         if self.num_generations < 2:
             raise ValueError(f"num_generations {self.num_generations}; rule: >= 2 (advantages are group-relative)")
         for name in ("steps", "prompts_per_step", "max_completion_length", "n_samples"):
@@ -166,14 +171,14 @@ def _scale_rect(rect, sx: float, sy: float) -> list[float]:
     return rect_from_endpoints(ends[0], ends[1], r.height_px * math.sqrt(sx * sy)).to_list()
 
 
-def prompt_text(task: str, instruction: str, think: bool = True) -> str:
-    from vlgsim.policies.vlg import PROMPTS, THINK
+def prompt_text(task: str, instruction: str, think: bool = True, protocol: str = "vlgsim") -> str:
+    from vlgsim.policies.vlg import prompt_for
 
-    return PROMPTS[task].format(instruction=instruction) + (THINK if think else "")
+    return prompt_for(task, instruction, think, protocol)
 
 
-def build_prompt_rows(data: str | Path, image_processor, tasks=("bbox", "grasp", "contact"), think: bool = True
-                      ) -> list[dict]:
+def build_prompt_rows(data: str | Path, image_processor, tasks=("bbox", "grasp", "contact"), think: bool = True,
+                      protocol: str = "vlgsim") -> list[dict]:
     """Prompt rows (plain dicts) from a RealVLG dataset folder: per sample (view 0) and task, the
     image resized to the model grid, a conversational ``prompt``, ``task``, ``solution`` (JSON,
     grid pixels), ``image_size`` ((W, H) of the grid), ``sample``. A task without ground truth
@@ -202,7 +207,7 @@ def build_prompt_rows(data: str | Path, image_processor, tasks=("bbox", "grasp",
         for task in tasks:
             if task not in sols:
                 continue
-            rows.append(dict(prompt=[{"role": "user", "content": prompt_text(task, rec["instruction"], think)}],
+            rows.append(dict(prompt=[{"role": "user", "content": prompt_text(task, rec["instruction"], think, protocol)}],
                              image=image, task=task, solution=json.dumps(sols[task]), image_size=[gw, gh],
                              sample=int(rec["index"])))
     if not rows:
@@ -220,9 +225,20 @@ def build_prompt_dataset(rows: list[dict], seed: int = 0):
     return Dataset.from_list(rows)
 
 
-def oracle_answer(task: str, solution: Any, think: bool = True) -> str:
-    """The ground-truth answer in the format the task prompt asks for (integer pixels)."""
+def oracle_answer(task: str, solution: Any, think: bool = True, protocol: str = "vlgsim") -> str:
+    """The ground-truth answer in the format the task prompt asks for (integer pixels):
+    under ``realvlg-r1`` the published prompts' ``(x1,y1),(x2,y2)`` and ``(x, y, theta, width)``
+    with theta in image axes, always inside ``<think>...</think>\n<answer>...</answer>``."""
     sol = json.loads(solution) if isinstance(solution, str) else solution
+    if protocol != "vlgsim":
+        if task == "grasp":
+            x, y, t, w = (round(v) for v in (sol[0][0], sol[0][1], -sol[0][2], sol[0][3]))
+            body = f"({x}, {y}, {t}, {w})"
+        else:
+            a = sol if task == "bbox" else sol[0]
+            x1, y1, x2, y2 = (round(v) for v in a)
+            body = f"({x1},{y1}),({x2},{y2})"
+        return f"<think>the target</think>\n<answer>{body}</answer>"
     if task == "bbox":
         body = json.dumps({"bbox_2d": [round(v) for v in sol], "label": "target"})
     elif task == "grasp":
@@ -237,7 +253,7 @@ def oracle_answer(task: str, solution: Any, think: bool = True) -> str:
 
 
 def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: float = 1e-3, seed: int = 0,
-               think: bool = True) -> list[float]:
+               think: bool = True, protocol: str = "vlgsim") -> list[float]:
     """A few supervised steps (one prompt each, loss on the answer tokens only) on the
     ground-truth answers, so that a randomly initialised model emits the answer format and
     GRPO gets rewards that differ within a group. Returns the losses."""
@@ -257,7 +273,7 @@ def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: fl
         msgs = [{"role": "user", "content": [{"type": "image", "image": row["image"]}, {"type": "text", "text": text}]}]
         enc = processor.apply_chat_template([msgs], add_generation_prompt=True, tokenize=True, return_dict=True,
                                             return_tensors="pt")
-        answer = oracle_answer(row["task"], row["solution"], think) + tok.eos_token
+        answer = oracle_answer(row["task"], row["solution"], think, protocol) + tok.eos_token
         ans = tok(answer, add_special_tokens=False, return_tensors="pt")["input_ids"]
         n_prompt = enc["input_ids"].shape[1]
         batch = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask", "mm_token_type_ids")}
@@ -283,8 +299,8 @@ class RewardComponents:
     completion (for ``completions.jsonl``) and the latest batch's accuracies (for the
     difficulty weight)."""
 
-    def __init__(self, use_format: bool = True):
-        self.use_format = use_format
+    def __init__(self, use_format: bool = True, protocol: str = "vlgsim"):
+        self.use_format, self.protocol = use_format, protocol
         self.rows: list[dict] = []
         self.last_accuracy: list[float] = []
 
@@ -295,7 +311,7 @@ class RewardComponents:
         sizes = kwargs.get("image_size") or [None] * n
         done = getattr(kwargs.get("trainer_state"), "global_step", None)
         step = None if done is None else done + 1  # the optimiser step these completions feed
-        scores = [score_completion(c, t, s, z, use_format=self.use_format)
+        scores = [score_completion(c, t, s, z, use_format=self.use_format, protocol=self.protocol)
                   for c, t, s, z in zip(completions, kwargs["task"], kwargs["solution"], sizes)]
         for c, t, b, smp in zip(completions, kwargs["task"], scores, kwargs.get("sample") or [None] * n):
             self.rows.append(dict(step=step, sample=smp, task=t, completion=completion_text(c), reward=b.reward,
@@ -489,14 +505,14 @@ def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
     data_dir = ensure_data(cfg, out)
     model_dir = ensure_model(cfg, out)
     processor = load_processor(model_dir)
-    rows = build_prompt_rows(data_dir, processor.image_processor, cfg.tasks, cfg.think)
+    rows = build_prompt_rows(data_dir, processor.image_processor, cfg.tasks, cfg.think, cfg.protocol)
     dataset = build_prompt_dataset(rows, seed=cfg.seed)
     torch.manual_seed(cfg.seed)
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
     ws_steps = cfg.warm_start_steps if cfg.warm_start_steps >= 0 else (0 if cfg.model else DEFAULT_WARM_START)
-    ws_losses = warm_start(model, processor, rows, ws_steps, cfg.warm_start_lr, cfg.seed, cfg.think)
-    components = RewardComponents(use_format=cfg.use_format)
-    reward_funcs = [make_reward_func(None, use_format=cfg.use_format), *components.funcs()]
+    ws_losses = warm_start(model, processor, rows, ws_steps, cfg.warm_start_lr, cfg.seed, cfg.think, cfg.protocol)
+    components = RewardComponents(use_format=cfg.use_format, protocol=cfg.protocol)
+    reward_funcs = [make_reward_func(None, use_format=cfg.use_format, protocol=cfg.protocol), *components.funcs()]
     Trainer, LogCallback = _trainer_class()
     args = grpo_config(cfg, out)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=processor,

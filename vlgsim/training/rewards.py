@@ -1,4 +1,4 @@
-"""Verifiable rewards for GRPO-style fine-tuning of VLMs (RealVLG-R1, UniVG-R1).
+"""Verifiable rewards for GRPO-style fine-tuning of VLMs (after RealVLG-R1 and UniVG-R1).
 
 ``reward = accuracy_weight * accuracy + format_weight * format`` (defaults 0.9 / 0.1), or
 ``reward = accuracy`` with ``use_format=False``. ``format`` is 1.0 iff the completion is
@@ -7,9 +7,22 @@ Accuracies are in [0, 1] and 0.0 when the ground truth is empty or the answer un
 
 * bbox: IoU of ``[x1, y1, x2, y2]`` pixel boxes (best over the ground-truth boxes).
 * grasp: ``max_gt 1 / (1 + sum_i Huber_1(s_i - g_i))`` on the normalised vectors
-  ``[x / W, y / H, cos(theta), sin(theta), w / W]``, see :func:`grasp_accuracy`.
+  ``[x / W, y / H, cos(theta), sin(theta), w / W]``, see :func:`grasp_accuracy` (RealVLG-R1's
+  ``rect_grasp.py`` has the same form on raw pixels with unfolded theta: the normalisation
+  and folding are vlgsim's).
 * contact: best rotated-rectangle IoU of the RealVLG contact rectangles.
-* mask: mask IoU.
+* mask: mask IoU; the answer is a COCO RLE or COCO polygons (JSON, see
+  :mod:`vlgsim.sim_eval.mask_answers`), the solution a COCO RLE of the ground-truth mask.
+
+These are the ``vlgsim`` protocol's rewards (its reader, folded theta, normalised grasp
+vector, 80 px contact jaw at width 640). ``protocol="realvlg-r1"`` (or
+``"realvlg-r1-faithful"``, identical for rewards) uses ``lif314/RealVLG-R1``'s
+``examples/reward_function/{bbox,rect_grasp,contact_grasp}.py`` instead
+(:mod:`vlgsim.sim_eval.realvlg_r1`): their format regexes, which also check the answer's
+numbers (:func:`vlgsim.language.realvlg_r1.format_reward`), their parsers, the grasp Huber
+reward on raw pixels with unfolded theta in image axes, and 80 px contact rectangles at any
+image size. RealVLG-R1 scores masks through SAM2 (``sam_reward.py``), which is not
+reproduced: a mask reward under ``realvlg-r1`` raises ValueError.
 
 :func:`make_reward_func` builds a function usable as ``GRPOTrainer(reward_funcs=[...])``.
 """
@@ -24,8 +37,14 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from vlgsim.grasp.rect import contact_points_to_rect, fold_angle_deg
-from vlgsim.language.answers import TASKS, format_ok, parse_answer
+from vlgsim.language import realvlg_r1 as r1_answers
+from vlgsim.language.answers import format_ok, parse_answer
+from vlgsim.sim_eval import realvlg_r1 as R1
+from vlgsim.sim_eval.mask_answers import read_mask_answer
 from vlgsim.sim_eval.metrics import box_iou, mask_iou, rect_iou
+
+TASKS = ("bbox", "grasp", "contact", "mask")
+"""Tasks the rewards score (mask only under the ``vlgsim`` protocol)."""
 
 ACCURACY_WEIGHT = 0.9
 FORMAT_WEIGHT = 0.1
@@ -80,7 +99,9 @@ def huber(d, delta: float = HUBER_DELTA) -> np.ndarray:
 
 
 def grasp_vector(grasp, image_size: Sequence[float]) -> np.ndarray:
-    """RealVLG-R1's normalised grasp vector ``[x / W, y / H, cos(theta), sin(theta), w / W]``.
+    """vlgsim's normalised grasp vector ``[x / W, y / H, cos(theta), sin(theta), w / W]`` (not
+    RealVLG-R1's: its ``rect_grasp.py`` uses ``[x, y, cos(theta), sin(theta), w]`` in raw pixels
+    with theta unfolded, see :func:`vlgsim.sim_eval.realvlg_r1.grasp_reward`).
 
     ``grasp`` = ``[x_px, y_px, theta_deg, width_px, ...]`` (extra entries such as the jaw
     height are ignored); ``image_size`` = ``(W, H)`` pixels. ``theta`` is folded to
@@ -235,8 +256,21 @@ def _image_size(image_size: Any, task: str) -> tuple[float, float]:
     return float(s[0]), float(s[1])
 
 
+def _gt_mask(solution: Any) -> np.ndarray:
+    sol = _load(solution)
+    if not isinstance(sol, dict) or "size" not in sol or "counts" not in sol:
+        raise ValueError(f"mask solution {str(solution)[:80]!r} must be a COCO RLE dict {{size: [H, W], counts}}")
+    H, W = (int(v) for v in sol["size"])
+    mask, reason = read_mask_answer(sol, (H, W))
+    if mask is None:
+        raise ValueError(f"mask solution: {reason}")
+    return mask
+
+
 def _accuracy(task: str, value: np.ndarray, solution: Any, image_size: Any) -> float:
     sol = _load(solution)
+    if task == "mask":
+        return mask_accuracy(value, _gt_mask(sol))
     if task == "bbox":
         return bbox_accuracy(value, sol)
     if task == "grasp":
@@ -248,9 +282,24 @@ def _accuracy(task: str, value: np.ndarray, solution: Any, image_size: Any) -> f
     raise ValueError(f"unknown task {task!r}; allowed tasks: {', '.join(TASKS)}")
 
 
+def _accuracy_r1(task: str, value: np.ndarray, solution: Any) -> float:
+    """RealVLG-R1's accuracy rewards on a vlgsim ``solution`` (grasp rectangles become their
+    8-point polygons with theta in image axes)."""
+    sol = _load(solution)
+    if task == "bbox":
+        g = _gt_rows(sol, 4, "gt_box")
+        return max((R1.box_iou_reward(value, row) for row in g), default=0.0)
+    if task == "grasp":
+        g = _gt_rows(sol, 5, "gt_rects")
+        return R1.grasp_reward(value, R1.vlgsim_rects_to_points8(g)) if len(g) else 0.0
+    g = np.asarray(sol, dtype=np.float64)
+    g = g.reshape(-1, 4) if g.size % 4 == 0 else g
+    return R1.contact_reward(value, _gt_rows(g, 4, "gt_contacts"))
+
+
 def score_completion(text: Any, task: str, solution: Any, image_size: Any = None, *, use_format: bool = True,
-                     accuracy_weight: float = ACCURACY_WEIGHT, format_weight: float = FORMAT_WEIGHT
-                     ) -> RewardBreakdown:
+                     accuracy_weight: float = ACCURACY_WEIGHT, format_weight: float = FORMAT_WEIGHT,
+                     protocol: str = "vlgsim") -> RewardBreakdown:
     """Score one completion (text, or a conversational completion) for ``task``.
 
     ``solution`` is the ground truth, possibly as a JSON string: bbox ``[x1, y1, x2, y2]``
@@ -260,12 +309,33 @@ def score_completion(text: Any, task: str, solution: Any, image_size: Any = None
     may still count); a malformed ground truth or unknown task raises ValueError."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; allowed tasks: {', '.join(TASKS)}")
+    R1.check_protocol(protocol)
     s = completion_text(text)
-    fmt = 1.0 if format_ok(s) else 0.0
-    parsed = parse_answer(s, task)
-    acc = _accuracy(task, parsed.value, solution, image_size) if parsed.ok else 0.0
+    if protocol != "vlgsim":
+        if task == "mask":
+            raise ValueError("mask rewards under the realvlg-r1 protocol are not reproduced (RealVLG-R1 scores masks "
+                             "with SAM2 in sam_reward.py); rule: protocol='vlgsim' for mask answers")
+        fmt = r1_answers.format_reward(s, task)
+        parsed = r1_answers.parse_reward(s, task)
+        acc = _accuracy_r1(task, parsed.value, solution) if parsed.ok else 0.0
+    elif task == "mask":
+        fmt = 1.0 if format_ok(s) else 0.0
+        gt = _gt_mask(solution)
+        mask, reason = read_mask_answer(s, gt.shape)
+        parsed = _MaskParse(mask is not None, reason)
+        acc = mask_accuracy(mask, gt) if mask is not None else 0.0
+    else:
+        fmt = 1.0 if format_ok(s) else 0.0
+        parsed = parse_answer(s, task)
+        acc = _accuracy(task, parsed.value, solution, image_size) if parsed.ok else 0.0
     reward = accuracy_weight * acc + format_weight * fmt if use_format else acc
     return RewardBreakdown(float(acc), fmt, float(reward), parsed.ok, "" if parsed.ok else parsed.reason)
+
+
+@dataclass(frozen=True)
+class _MaskParse:
+    ok: bool
+    reason: str
 
 
 def _column(kwargs: dict, name: str, n: int, required: bool) -> list:
@@ -281,16 +351,21 @@ def _column(kwargs: dict, name: str, n: int, required: bool) -> list:
 
 
 def make_reward_func(task: Optional[str] = None, use_format: bool = True, accuracy_weight: float = ACCURACY_WEIGHT,
-                     format_weight: float = FORMAT_WEIGHT) -> Callable[..., list[float]]:
+                     format_weight: float = FORMAT_WEIGHT, protocol: str = "vlgsim") -> Callable[..., list[float]]:
     """A TRL reward function ``f(prompts=None, completions=None, **kwargs) -> list[float]``.
 
     Completions are strings or conversational message lists. Dataset columns arrive as
     kwargs lists (one entry per completion): ``solution`` (required, see
     :func:`score_completion`), ``image_size`` ((W, H) pixels, for grasp and contact) and,
     when ``task`` is None here, ``task`` (per-sample task name). Other kwargs are ignored.
-    The function is named ``realvlg_<task>_reward`` (``realvlg_reward`` if ``task`` is None)."""
+    The function is named ``realvlg_<task>_reward`` (``realvlg_reward`` if ``task`` is None).
+    ``protocol``: ``"vlgsim"`` (default) or ``"realvlg-r1"`` (see the module docstring); mask
+    (COCO RLE or polygon answers, RLE solution) is supported under ``"vlgsim"`` only."""
+    R1.check_protocol(protocol)
     if task is not None and task not in TASKS:
         raise ValueError(f"unknown task {task!r}; allowed tasks: {', '.join(TASKS)} (or None for per-sample)")
+    if task == "mask" and protocol != "vlgsim":
+        raise ValueError("mask rewards exist under protocol='vlgsim' only (RealVLG-R1 scores masks with SAM2)")
 
     def reward_func(prompts=None, completions=None, **kwargs) -> list[float]:
         completions = list(completions or [])
@@ -299,7 +374,7 @@ def make_reward_func(task: Optional[str] = None, use_format: bool = True, accura
         solutions = _column(kwargs, "solution", n, required=True)
         sizes = _column(kwargs, "image_size", n, required=False)
         return [score_completion(c, t, sol, size, use_format=use_format, accuracy_weight=accuracy_weight,
-                                 format_weight=format_weight).reward
+                                 format_weight=format_weight, protocol=protocol).reward
                 for c, t, sol, size in zip(completions, tasks, solutions, sizes)]
 
     name = f"realvlg_{task}_reward" if task is not None else "realvlg_reward"

@@ -19,18 +19,9 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from vlgsim.envs.wrappers import StateOnly  # noqa: F401  (here since the first SB3 runs)
+
 ALGOS = ("ppo", "sac")
-
-
-class StateOnly(gym.ObservationWrapper):
-    """Expose only the flat privileged ``state`` vector of a vlgsim observation."""
-
-    def __init__(self, env):
-        super().__init__(env)
-        self.observation_space = env.observation_space["state"]
-
-    def observation(self, obs):
-        return obs["state"]
 
 
 @dataclass

@@ -31,6 +31,7 @@ from typing import Optional
 import gymnasium as gym
 import numpy as np
 
+from vlgsim.envs.action_checks import InvalidAction, numeric_action
 from vlgsim.envs.registration import register_task
 from vlgsim.language.fine_grained import (FineInstruction, choose_instruction_type, fine_grained_instruction,
                                           pick_raw)
@@ -281,22 +282,22 @@ class BimanualTask(gym.Env):
         return self._obs(), self._info(final=False)
 
     def _check_action(self, action) -> np.ndarray:
-        try:
-            a = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"action {action!r} is not numeric; rule: {self.action_space.shape[0]} floats") from None
-        if a.shape != self.action_space.shape:
-            raise ValueError(f"action of shape {a.shape}; rule: shape {self.action_space.shape} "
-                             f"(per arm, left then right, for {self.control_mode})")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"action {np.array2string(a, precision=3)} has NaN/inf at {np.flatnonzero(~np.isfinite(a)).tolist()}; "
-                             "rule: finite numbers")
+        """Type, shape, finiteness and magnitude (:func:`~vlgsim.envs.action_checks.numeric_action`),
+        then clipped to the action space (the controller's per-step limits)."""
+        a = numeric_action(action, self.action_space.shape, f"{self.control_mode} "
+                           f"(per arm, left then right)")
         return np.clip(a, self.action_space.low, self.action_space.high)
 
     def step(self, action):
         if self._done:
             raise RuntimeError("the episode has ended; call reset() before step()")
-        a = self._check_action(action)
+        try:
+            a = self._check_action(action)
+        except InvalidAction as e:  # the episode ends, recorded as invalid_action with the rule
+            self._done = True
+            info = self._info(final=True)
+            info.update(failure_mode="invalid_action", error=str(e), success=False)
+            return self._obs(), 0.0, True, False, info
         n = len(a) // 2
         self.backend.step_arms({"left": a[:n], "right": a[n:]})
         self._steps += 1

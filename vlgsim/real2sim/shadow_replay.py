@@ -1,0 +1,119 @@
+"""Replay a DexVLG 31-D grasp on a Shadow Hand through the Robot protocol, in ROS joint names.
+
+A world-frame grasp ``[xyz, rot6d, q22]`` becomes palm poses (``CartesianCommand``, the arm's
+part) and 24-D ROS joint targets (``JointCommand``, the hand's part), phase by phase:
+
+1. ``pre-shape``: fingers to the grasp's joint shape, except that every finger whose distal
+   phalanx would pass within ``slide_clearance_m`` of the object on the approach (it would
+   slide along the surface, dragging the object with friction 3, and end caught on an edge)
+   is opened: flexion J0-J2 to 0 (thumb: THJ0, THJ1 and THJ3, which swings it off the palm), 0.3 s.
+2. ``above``: palm to the stand-off pose raised by ``clearance_m``, 1.0 s.
+3. ``approach``: down to the stand-off (``standoff_m`` back from the grasp, against the palm
+   normal), 0.5 s; ``reach``: on to the grasp pose, 1.0 s.
+4. ``close``: fingers (the opened ones back through the grasp shape) to the surface: validation's
+   closing targets without the squeeze, 0.25 s.
+5. ``squeeze``: DexGraspNet's 1 mm squeeze step (the targets the env and validation use), 0.1 s.
+6. ``lift``: palm up ``lift_m`` (the env's 4 cm), 0.5 s; ``hold``: 1 s.
+
+The finger targets are the env's (:func:`vlgsim.grasp.dex_validate.closing_targets`); what the
+env does by teleporting (placing the hand at the grasp) is an approach path here, as on hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
+from vlgsim.envs.dexvlg_part_grasp import LIFT_M
+from vlgsim.grasp.dex_validate import closing_targets
+from vlgsim.grasp.dexterous import check_grasp, distal_contacts, rot6d_to_matrix, transform_grasp
+from vlgsim.real2sim.robot import CartesianCommand, JointCommand, Robot, RobotState
+from vlgsim.real2sim.shadow_joints import model_to_ros
+from vlgsim.real2sim.shadow_ros import JointTrajectoryPlan, joint_trajectory_plan
+
+OPENING_JOINTS = {f: tuple(n for n in JOINT_NAMES if n[:2] == p and (n[3] in "012" if p != "TH" else n[3] in "013"))
+                  for f, p in zip(FINGERS, ("TH", "FF", "MF", "RF", "LF"))}
+"""Model joints set to 0 to open each finger (FINGERS order) for the approach."""
+APPROACH_SAMPLES = 10
+
+
+@dataclass(frozen=True)
+class ReplayStep:
+    phase: str
+    command: JointCommand | CartesianCommand
+
+
+@dataclass(frozen=True)
+class DexGraspReplay:
+    steps: tuple[ReplayStep, ...]
+
+    def hand_trajectory(self) -> JointTrajectoryPlan:
+        """The hand's part as one ROS trajectory: each JointCommand is a waypoint, reached after
+        every step before it (palm moves included) has had its duration."""
+        t, pts, dts = 0.0, [], []
+        for s in self.steps:
+            t += s.command.duration_s
+            if isinstance(s.command, JointCommand):
+                pts.append(s.command.positions)
+                dts.append(t - sum(dts))
+        return joint_trajectory_plan(np.array(pts), dts)
+
+
+def _pose(pos: np.ndarray, R: np.ndarray) -> np.ndarray:
+    x, y, z, w = Rotation.from_matrix(R).as_quat()
+    return np.r_[pos, w, x, y, z]
+
+
+def plan_dex_grasp_replay(hand: HandModel, grasp_world, object_pose: np.ndarray, mesh: trimesh.Trimesh,
+                          standoff_m: float = 0.05, clearance_m: float = 0.15, slide_clearance_m: float = 0.004,
+                          lift_m: float = LIFT_M, lift_s: float = 0.5) -> DexGraspReplay:
+    """The replay of one world-frame grasp of an object at ``object_pose`` (4x4, world) whose
+    collision ``mesh`` is given in the object frame (``env.unwrapped.field.mesh``)."""
+    g = check_grasp(grasp_world, "grasp")
+    g_obj = transform_grasp(g, np.linalg.inv(object_pose))
+    R = rot6d_to_matrix(g[3:9])
+    back = -standoff_m * (R @ hand.palm_normal)
+    q_open = g[9:].copy()
+    for finger in np.array(FINGERS)[sliding_fingers(hand, g_obj, mesh, standoff_m, slide_clearance_m)]:
+        q_open[[JOINT_NAMES.index(n) for n in OPENING_JOINTS[finger]]] = 0.0
+    q_close = closing_targets(hand, g_obj, mesh, squeeze=False)
+    q_squeeze = closing_targets(hand, g_obj, mesh, squeeze=True)
+    up = np.array([0.0, 0.0, 1.0])
+    steps = [
+        ReplayStep("pre-shape", JointCommand(model_to_ros(q_open), 0.3)),
+        ReplayStep("above", CartesianCommand(_pose(g[:3] + back + clearance_m * up, R), 1.0)),
+        ReplayStep("approach", CartesianCommand(_pose(g[:3] + back, R), 0.5)),
+        ReplayStep("reach", CartesianCommand(_pose(g[:3], R), 1.0)),
+        ReplayStep("close", JointCommand(model_to_ros(q_close), 0.25)),
+        ReplayStep("squeeze", JointCommand(model_to_ros(q_squeeze), 0.1)),
+        ReplayStep("lift", CartesianCommand(_pose(g[:3] + lift_m * up, R), lift_s)),
+        ReplayStep("hold", JointCommand(model_to_ros(q_squeeze), 1.0)),
+    ]
+    return DexGraspReplay(tuple(steps))
+
+
+def sliding_fingers(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, standoff_m: float,
+                    clearance_m: float) -> np.ndarray:
+    """(5,) bool, FINGERS order: the finger's distal phalanx (grasp joint shape) comes within
+    ``clearance_m`` of the object while the palm approaches the grasp along its normal from
+    ``standoff_m`` (object frame)."""
+    normal = rot6d_to_matrix(g_obj[3:9]) @ hand.palm_normal
+    gap = np.full(len(FINGERS), np.inf)
+    for d in np.linspace(0.005, standoff_m, APPROACH_SAMPLES):
+        back = g_obj.copy()
+        back[:3] -= d * normal
+        gap = np.minimum(gap, distal_contacts(hand, back, mesh)[1])
+    return gap < clearance_m
+
+
+def replay(robot: Robot, plan: DexGraspReplay) -> list[tuple[str, RobotState]]:
+    """Send every step to ``robot`` (in a ``with robot:`` block), observing after each."""
+    out = []
+    for s in plan.steps:
+        robot.command(s.command)
+        out.append((s.phase, robot.observe()))
+    return out
