@@ -143,7 +143,7 @@ def test_ik_runs_on_sapiens_builtin_pinocchio():
         env.close()
     env = gym.make("vlgsim:Bimanual-PickColor-v0")
     try:
-        for arm in env.unwrapped.arms.values():
+        for arm in env.unwrapped.backend.arms.values():
             assert isinstance(arm.controller.controllers["arm"].kinematics.pmodel, PinocchioModel)
     finally:
         env.close()
