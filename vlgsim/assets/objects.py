@@ -86,10 +86,16 @@ class ObjectAsset:
                 return p
         raise KeyError(f"{self.category} has no part {name!r}; parts: {self.part_names}")
 
+    @cached_property
+    def _vertices(self) -> np.ndarray:
+        """Every piece's vertices stacked: the rows of ``self.mesh.vertices``, without building it."""
+        return np.concatenate([np.asarray(piece.vertices) for p in self.parts for piece in p.pieces])
+
     @property
     def bounds(self) -> np.ndarray:
         """(2, 3) axis-aligned bounds in the object frame, metres."""
-        return self.mesh.bounds
+        v = self._vertices
+        return np.array([v.min(axis=0), v.max(axis=0)])
 
     @property
     def height_m(self) -> float:
@@ -98,8 +104,7 @@ class ObjectAsset:
     @property
     def footprint_radius_m(self) -> float:
         """Radius of the smallest origin-centred circle holding the xy footprint."""
-        v = self.mesh.vertices
-        return float(np.max(np.linalg.norm(v[:, :2], axis=1)))
+        return float(np.max(np.linalg.norm(self._vertices[:, :2], axis=1)))
 
     @property
     def volume_m3(self) -> float:

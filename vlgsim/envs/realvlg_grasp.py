@@ -92,10 +92,6 @@ class RealVLGGraspEnv(TabletopBackendEnv):
     def sample_scene(self, seed: int) -> TabletopScene:
         return sample_tabletop_scene(seed, split=self.split, n_objects=self.n_objects_range, camera=self.camera_spec)
 
-    def _load_scene(self, options: dict):
-        super()._load_scene(options)
-        self.target_actor = self.merge_slots(self.target_slot)
-
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         super()._initialize_episode(env_idx, options)
         self._outcome = None

@@ -25,6 +25,7 @@ import trimesh
 
 from vlgsim.assets.cache import cache_dir
 from vlgsim.assets import MAX_GRIPPER_OPENING_M, ObjectSpec, build_object
+from vlgsim.assets.objects import object_geometry
 
 GRASP_DEPTH_M = 0.03
 """The TCP goes this far below the top surface it aims at ..."""
@@ -84,11 +85,32 @@ class TopDownGrasp:
         return fingers + [palm]
 
 
-def _points_in_convex(points: np.ndarray, piece: trimesh.Trimesh, tol: float = 1e-4) -> np.ndarray:
+@dataclass(frozen=True)
+class ConvexPiece:
+    """A convex watertight piece as plain arrays: bounds (2, 3) and face planes (n . x <= d)."""
+
+    bounds: np.ndarray
+    normals: np.ndarray
+    offsets: np.ndarray
+
+    @staticmethod
+    def of(piece: "trimesh.Trimesh | ConvexPiece") -> "ConvexPiece":
+        if isinstance(piece, ConvexPiece):
+            return piece
+        n = piece.face_normals
+        return ConvexPiece(piece.bounds, n, np.einsum("ij,ij->i", n, piece.triangles[:, 0]))
+
+
+@lru_cache(maxsize=1024)
+def convex_pieces(category: str, scale: float) -> tuple[ConvexPiece, ...]:
+    """Every convex piece of an object, as :class:`ConvexPiece` (cached per category and size)."""
+    return tuple(ConvexPiece.of(q) for p in object_geometry(category, scale) for q in p.pieces)
+
+
+def _points_in_convex(points: np.ndarray, piece: "trimesh.Trimesh | ConvexPiece", tol: float = 1e-4) -> np.ndarray:
     """Boolean mask of points inside a convex watertight piece."""
-    n = piece.face_normals
-    d = np.einsum("ij,ij->i", n, piece.triangles[:, 0])
-    return np.all(points @ n.T - d <= tol, axis=1)
+    piece = ConvexPiece.of(piece)
+    return np.all(points @ piece.normals.T - piece.offsets <= tol, axis=1)
 
 
 def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
@@ -101,7 +123,8 @@ def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
     return o + g @ np.stack(e)
 
 
-def gripper_collides(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_pose: np.ndarray | None = None) -> bool:
+def gripper_collides(grasp: TopDownGrasp, pieces: "list[trimesh.Trimesh | ConvexPiece]",
+                     pieces_pose: np.ndarray | None = None) -> bool:
     """Whether the descending open gripper (fingers and palm) would intersect any convex piece
     (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
     boxes = grasp.gripper_boxes()
@@ -110,7 +133,7 @@ def gripper_collides(grasp: TopDownGrasp, pieces: list[trimesh.Trimesh], pieces_
         boxes = [b @ inv[:3, :3].T + inv[:3, 3] for b in boxes]
     corners = np.concatenate(boxes)
     g_lo, g_hi = corners.min(0) - 1e-3, corners.max(0) + 1e-3
-    pieces = [p for p in pieces if np.all(p.bounds[0] <= g_hi) and np.all(p.bounds[1] >= g_lo)]
+    pieces = [p for p in map(ConvexPiece.of, pieces) if np.all(p.bounds[0] <= g_hi) and np.all(p.bounds[1] >= g_lo)]
     if not pieces:
         return False
     pts = np.concatenate([_box_samples(b) for b in boxes])

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlgsim.assets import build_object
-from vlgsim.grasp.antipodal import (FINGER_THICKNESS_M, PALM_HALF_LENGTH_M, TopDownGrasp, gripper_collides,
-                                    object_grasps)
+from vlgsim.grasp.antipodal import (FINGER_THICKNESS_M, PALM_HALF_LENGTH_M, TopDownGrasp, convex_pieces,
+                                    gripper_collides, object_grasps)
 from vlgsim.grasp.image_grasp import label_rect
 from vlgsim.grasp.rect import GraspRect
 from vlgsim.scenes import PlacedObject
@@ -35,8 +35,7 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
     """Executable, visible grasp labels for ``objects[index]``, best quality first."""
     obj = objects[index]
     H, W = depth.shape
-    others = [(o, [p for part in build_object(o.spec).parts for p in part.pieces])
-              for i, o in enumerate(objects) if i != index]
+    others = [(o, convex_pieces(o.spec.category, o.spec.scale)) for i, o in enumerate(objects) if i != index]
     reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
     out = []
     for g0 in object_grasps(obj.spec):

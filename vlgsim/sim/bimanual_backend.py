@@ -35,7 +35,7 @@ from vlgsim.scenes.bimanual import (
     BimanualScene,
     BodySpec,
 )
-from vlgsim.sim.maniskill_env import LightClearMixin
+from vlgsim.sim.maniskill_env import LightClearMixin, builtin_pinocchio
 
 HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
 """Each arm tucked back above its own table edge: out of the other arm's way."""
@@ -79,8 +79,9 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
         return {"left": self.agent.agents[0], "right": self.agent.agents[1]}
 
     def _load_agent(self, options: dict):
-        super()._load_agent(options, [sapien.Pose([0, ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["left"])),
-                                      sapien.Pose([0, -ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["right"]))])
+        with builtin_pinocchio():  # the same IK solver whether or not the `pin` package is installed
+            super()._load_agent(options, [sapien.Pose([0, ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["left"])),
+                                          sapien.Pose([0, -ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["right"]))])
 
     # ------------------------------------------------------------------ sensors
     @property

@@ -6,10 +6,19 @@ Batched in ManiSkill's style: every sub-scene samples its own :class:`TabletopSc
 its episode seed at reconfiguration (objects differ per sub-scene), object slot k of all
 sub-scenes is one merged actor, poses are per-env tensors. On the CPU backend there is one
 sub-scene per process; with ``sim_backend="physx_cuda"`` many.
+
+Scene reuse (``scene_reuse=True``, CPU backend, one sub-scene): the ManiSkill scene (robot,
+controllers, table, camera, lights, render resources) is built once; each reset gives the
+old objects to an :class:`~vlgsim.sim.maniskill_scene.ObjectPool`, takes the new scene's
+objects from it (built on first use) and puts everything into a fresh PhysX scene in the
+order of a rebuild, so every seed gets bit-identical physics, images, labels and outcome
+(see :func:`~vlgsim.sim.maniskill_scene.replace_object_slots`). ``scene_reuse=False``
+rebuilds the whole ManiSkill scene at every reset (the reference).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Optional
 
 import gymnasium as gym
@@ -23,12 +32,36 @@ from mani_skill.utils.structs.pose import Pose
 from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
 from vlgsim.sim.grasp_primitive import GraspPlan, GraspTrace, execute_topdown_grasp
-from vlgsim.sim.maniskill_scene import (add_lighting, build_object_slots, camera_config, capture_rgbd_seg,
-                                        parked_position)
+from vlgsim.sim.maniskill_scene import (ObjectPool, add_lighting, build_object_slots, camera_config, capture_rgbd_seg,
+                                        parked_position, replace_object_slots)
 
 OBSERVE_QPOS = np.array([0.0, -0.9, 0.0, -2.6, 0.0, 1.75, np.pi / 4, 0.04, 0.04])
 """Panda arm folded back and up, out of the camera's view of the workspace."""
 ROBOT_BASE = (-0.615, 0.0, 0.0)
+
+
+@contextmanager
+def builtin_pinocchio():
+    """Build ManiSkill's CPU inverse kinematics on SAPIEN's own pinocchio (C++) while inside.
+
+    SAPIEN switches its ``PinocchioModel`` to a pure-Python wrapper around the ``pinocchio``
+    package whenever that package is importable (``pin`` wheels, e.g. pulled in by
+    ``franky-sim``): about 50x slower per IK solve and different in the last bits, which
+    changes grasp trajectories. The env always uses the built-in solver, so a seed's
+    outcome does not depend on what else is installed."""
+    try:
+        from sapien.pysapien_pinocchio import PinocchioModel
+    except ImportError:  # non-Linux SAPIEN builds: keep whatever SAPIEN chose
+        yield
+        return
+    import mani_skill.agents.controllers.utils.kinematics as kinematics
+
+    previous = kinematics.PinocchioModel
+    kinematics.PinocchioModel = PinocchioModel
+    try:
+        yield
+    finally:
+        kinematics.PinocchioModel = previous
 
 
 class LightClearMixin:
@@ -54,15 +87,27 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
     SUPPORTED_ROBOTS = ["panda"]
     max_objects = 8
 
-    def __init__(self, *args, camera: Optional[CameraSpec] = None, image_size=(320, 240), robot_uids="panda", **kwargs):
-        """``camera``: full camera spec; else a D435-like camera of ``image_size`` (width, height) pixels."""
+    def __init__(self, *args, camera: Optional[CameraSpec] = None, image_size=(320, 240), robot_uids="panda",
+                 scene_reuse: bool = True, **kwargs):
+        """``camera``: full camera spec; else a D435-like camera of ``image_size`` (width, height) pixels.
+        ``scene_reuse``: keep the scene between episodes and swap only its objects (CPU
+        backend with one env; elsewhere the scene is rebuilt at every reset)."""
         self.camera_spec = camera or CameraSpec.d435(*image_size)
         self.scenes: list[TabletopScene] = []
         self.object_slots = []
         self._object_poses = None
+        self.scene_reuse = False  # until the first scene is built
+        self.direct_control = False
+        self.object_pool = ObjectPool()
+        self._slot_specs: list = []
+        self._objects_loaded_this_reset = False
         kwargs.setdefault("reconfiguration_freq", 1)
         kwargs.setdefault("render_backend", "gpu" if torch.cuda.is_available() else "cpu")
         super().__init__(*args, robot_uids=robot_uids, **kwargs)
+        if scene_reuse and not self.gpu_sim_enabled and self.num_envs == 1:
+            self.scene_reuse = True
+            self.reconfiguration_freq = 0  # build once; later resets swap objects (see _initialize_episode)
+            self.direct_control = True  # the grasp primitive sets the kept controllers' targets directly
 
     def reset(self, seed=None, options=None):
         if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
@@ -97,7 +142,8 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
     def _load_agent(self, options: dict):
         import sapien
 
-        super()._load_agent(options, sapien.Pose(p=list(ROBOT_BASE)))
+        with builtin_pinocchio():
+            super()._load_agent(options, sapien.Pose(p=list(ROBOT_BASE)))
 
     def _load_lighting(self, options: dict):
         add_lighting(self.scene, self.scenes[0].lighting if self.scenes else None)
@@ -108,11 +154,31 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         seeds = [int(s) for s in np.atleast_1d(self._episode_seed)]
         self.scenes = [self.sample_scene(s) for s in seeds]
         self.n_objects = np.array([len(s.objects) for s in self.scenes])
+        self._slot_specs = [o.spec for o in self.scenes[0].objects]
         self.object_slots = build_object_slots(self.scene, [[o.spec for o in s.objects] for s in self.scenes],
                                                int(self.n_objects.max()))
         self.target_slot = np.array([s.target_index for s in self.scenes])
+        self.target_actor = self.merge_slots(self.target_slot)
+        self._objects_loaded_this_reset = True
+
+    def _swap_objects(self):
+        """Scene reuse: the objects of this episode's scene replace the previous ones."""
+        self.scenes = [self.sample_scene(int(np.atleast_1d(self._episode_seed)[0]))]
+        specs = [o.spec for o in self.scenes[0].objects]
+        self._set_scene_config()  # SAPIEN's global PhysX settings, as a rebuild applies them
+        self.object_slots = replace_object_slots(self.scene, self.object_pool, self.object_slots, self._slot_specs, specs)
+        self._slot_specs = specs
+        self.n_objects = np.array([len(specs)])
+        self.target_slot = np.array([self.scenes[0].target_index])
+        self.target_actor = self.merge_slots(self.target_slot)
+        self.__dict__.pop("segmentation_id_map", None)  # ManiSkill's cached id -> actor map
+        if self._viewer is not None:  # render_mode="human": show the new sapien.Scene
+            self._setup_viewer()
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
+        if self.scene_reuse and not self._objects_loaded_this_reset:
+            self._swap_objects()
+        self._objects_loaded_this_reset = False
         self.table_scene.initialize(env_idx)
         qpos = torch.as_tensor(OBSERVE_QPOS, dtype=torch.float32, device=self.device).repeat(len(env_idx), 1)
         self.agent.robot.set_qpos(qpos)
@@ -173,7 +239,10 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
     def run_grasp(self, plan: GraspPlan, record_frames: bool = False) -> GraspTrace:
         self.agent.controller.reset()
         on_frame = (lambda: self.capture()[0][0].cpu().numpy().copy()) if record_frames else None
-        return execute_topdown_grasp(self, plan, self.object_slots, on_frame=on_frame)
+        try:
+            return execute_topdown_grasp(self, plan, self.object_slots, on_frame=on_frame, direct=self.direct_control)
+        finally:
+            self._object_poses = None  # the primitive steps the scene itself, past _after_simulation_step
 
     def build_asset(self, env_i: int, k: int):
         return build_object(self.scenes[env_i].objects[k].spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import torch
 from mani_skill.sensors.camera import CameraConfig
 from mani_skill.utils import sapien_utils
 from mani_skill.utils.structs.actor import Actor
+from mani_skill.utils.structs.pose import Pose
 
 from vlgsim.assets.cache import cache_dir
 from vlgsim.assets import ObjectAsset, ObjectSpec, build_object
@@ -86,6 +88,107 @@ def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: 
             actors.append(builder.build(name=f"obj{k}-env{i}"))
         slots.append(Actor.merge(actors, name=f"obj{k}"))
     return slots
+
+
+class ObjectPool:
+    """Built object entities kept for reuse across episodes (CPU simulation, one sub-scene).
+
+    An entity (render body + PhysX rigid body with its cooked convex shapes) is built the
+    first time a scene needs its geometry (category and size); between episodes it waits
+    outside the scene (in no PhysX or render scene, so a waiting object costs no simulation
+    or rendering time and can never show in a camera) and is taken again, recoloured, when
+    a later scene holds an object of the same category and size: the same shapes, mass and
+    materials a new build of that spec gets. At most ``max_waiting`` entities wait (the
+    least recently used geometry is dropped first)."""
+
+    def __init__(self, max_waiting: int = 512, collision: bool = True, body_type: str = "dynamic"):
+        """``collision=False, body_type="static"``: visual-only entities (for renderers)."""
+        self.max_waiting, self.collision, self.body_type = max_waiting, collision, body_type
+        self._waiting: OrderedDict[tuple[str, float], list] = OrderedDict()
+        self._n_waiting = 0
+        self.built = 0
+        self.reused = 0
+
+    def take(self, scene, spec: ObjectSpec) -> sapien.Entity:
+        """An entity of ``spec`` not in any scene: a waiting one recoloured, else a new build."""
+        key = (spec.category, spec.scale)
+        free = self._waiting.get(key)
+        if not free:
+            self.built += 1
+            builder = scene.create_actor_builder()
+            add_object_shapes(builder, build_object(spec), collision=self.collision)
+            builder.set_physx_body_type(self.body_type)
+            return builder.build_entity()
+        self.reused += 1
+        self._n_waiting -= 1
+        entity = free.pop()
+        if not free:
+            del self._waiting[key]
+        body = entity.find_component_by_type(sapien.render.RenderBodyComponent)
+        for shape, part in zip(body.render_shapes, build_object(spec).parts):  # one shape per part, in order
+            for mesh_part in shape.parts:
+                mesh_part.material.base_color = [*part.rgb, 1.0]
+        return entity
+
+    def give_back(self, spec: ObjectSpec, entity: sapien.Entity) -> None:
+        """Return an entity that was removed from its scene."""
+        key = (spec.category, spec.scale)
+        self._waiting.setdefault(key, []).append(entity)
+        self._waiting.move_to_end(key)
+        self._n_waiting += 1
+        while self._n_waiting > self.max_waiting:
+            old = next(iter(self._waiting))
+            self._waiting[old].pop(0)
+            self._n_waiting -= 1
+            if not self._waiting[old]:
+                del self._waiting[old]
+
+
+def replace_object_slots(scene, pool: ObjectPool, slots: list[Actor], old_specs: list[ObjectSpec],
+                         new_specs: list[ObjectSpec]) -> list[Actor]:
+    """Scene reuse on the CPU backend (one sub-scene): give the objects of ``slots`` back to
+    ``pool`` and return new slots holding ``new_specs`` (taken from ``pool``, built on first
+    use), each at its parked position (the caller poses it).
+
+    Everything else (robot, table, ground, lights, cameras, render resources) is kept, but
+    the PhysX scene is new: every kept entity is removed and added again, in the order of
+    a full rebuild (robot links, table, ground, the objects in slot order, lights,
+    cameras), to a fresh ``PhysxCpuSystem`` sharing the old render system. A reused PhysX
+    scene recycles internal ids, which reorders contact constraints and changes grasp
+    trajectories in the last bits; a fresh one makes every step, image and segmentation id
+    bit-identical to a rebuild. The caller sets the global PhysX configuration first."""
+    old = scene.sub_scenes[0]
+    object_names = {slot._objs[0].name for slot in slots}
+    entities = old.entities
+    first_object = next((i for i, e in enumerate(entities) if e.name in object_names), len(entities))
+    before = [e for e in entities[:first_object] if e.name not in object_names]
+    after = [e for e in entities[first_object:] if e.name not in object_names]
+    for e in reversed(entities):
+        old.remove_entity(e)
+    for k, (slot, spec) in enumerate(zip(slots, old_specs)):
+        scene.remove_from_state_dict_registry(scene.actors.pop(f"obj{k}-env0"))
+        scene.actor_views.pop(slot.name, None)
+        pool.give_back(spec, slot._objs[0])
+    new = sapien.Scene([sapien.physx.PhysxCpuSystem(), old.render_system])
+    new.physx_system.timestep = old.physx_system.timestep
+    scene.sub_scenes[0], scene.px = new, new.physx_system
+    for e in before:
+        new.add_entity(e)
+    new_slots = []
+    for k, spec in enumerate(new_specs):
+        entity = pool.take(scene, spec)
+        name = f"obj{k}-env0"
+        entity.name = f"scene-0_{name}"  # as ManiSkill's ActorBuilder.build names it
+        entity.pose = sapien.Pose(p=parked_position(k))
+        new.add_entity(entity)
+        actor = Actor.create_from_entities([entity], scene, torch.tensor([0], dtype=torch.int, device=scene.device))
+        actor.name, actor.initial_pose = name, Pose.create(entity.pose)
+        scene.actors[name] = actor
+        scene.add_to_state_dict_registry(actor)
+        new_slots.append(Actor.merge([actor], name=f"obj{k}"))
+    for e in after:
+        new.add_entity(e)
+    return new_slots
 
 
 def camera_config(spec: CameraSpec, uid: str = "base_camera") -> CameraConfig:

@@ -17,7 +17,7 @@ from transforms3d.euler import euler2quat
 
 from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
-from vlgsim.sim.maniskill_scene import add_lighting, add_object_shapes
+from vlgsim.sim.maniskill_scene import ObjectPool, add_lighting, add_object_shapes
 
 def _table_model() -> str:
     """ManiSkill's table model, the one RealVLG-Grasp-v0 shows."""
@@ -103,7 +103,13 @@ def capture(cam: sapien.render.RenderCameraComponent) -> tuple[np.ndarray, np.nd
 
 
 class TabletopRenderer:
-    def __init__(self):
+    def __init__(self, reuse_objects: bool = True):
+        """``reuse_objects``: keep object entities between renders in an
+        :class:`~vlgsim.sim.maniskill_scene.ObjectPool` (recoloured per spec) instead of
+        building them for every scene; the images are the same."""
+        self.reuse_objects = reuse_objects
+        self._pool = ObjectPool(collision=False, body_type="static")
+        self._specs: list = []
         self.scene = make_sapien_scene()
         b = self.scene.create_actor_builder()
         b.add_visual_from_file(_table_model(), scale=[1.75] * 3, pose=sapien.Pose(q=euler2quat(0, 0, np.pi / 2)))
@@ -131,8 +137,17 @@ class TabletopRenderer:
             self._lit = scene.lighting
         for e in self._objects:
             self.scene.remove_entity(e)
-        self._objects = []
+        if self.reuse_objects:
+            for spec, e in zip(self._specs, self._objects):
+                self._pool.give_back(spec, e)
+        self._objects, self._specs = [], [o.spec for o in scene.objects]
         for k, o in enumerate(scene.objects):
+            if self.reuse_objects:  # the entity a new build would give, from the pool
+                e = self._pool.take(self.scene, o.spec)
+                e.name, e.pose = f"obj{k}", sapien.Pose(o.pose)
+                self.scene.add_entity(e)
+                self._objects.append(e)
+                continue
             b = self.scene.create_actor_builder()
             add_object_shapes(b, build_object(o.spec), collision=False)
             b.set_initial_pose(sapien.Pose(o.pose))

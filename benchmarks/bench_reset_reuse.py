@@ -1,0 +1,97 @@
+"""RealVLG-Grasp-v0 grasp episodes per core: ``scene_reuse=True`` / ``scene_reuse=False``.
+
+Both modes run the oracle on the same seeds (episode ``i`` uses seed ``S + i``), each in
+its own process pinned to one thread (``torch.set_num_threads(1)``, ``LP_NUM_THREADS=1``),
+started together so they see the same machine load. A core-minute is CPU time of the
+process (all its threads, lavapipe's included), so the rate does not depend on how busy
+the machine is; wall-clock rates are printed beside. Each process first runs
+``--warmup`` episodes on other seeds (start-up, shader compilation and the first builds of
+object meshes are not counted) and checks that both modes give the same rows. The on-disk
+cache of antipodal grasps (shared by every process) is filled before either starts.
+
+    python benchmarks/bench_reset_reuse.py [--episodes 40] [--warmup 10] [--seed 1000]
+
+Target: per-core ratio >= 3.0. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def worker(reuse: bool, seeds: list[int], warmup_seeds: list[int]) -> dict:
+    os.environ.setdefault("LP_NUM_THREADS", "1")
+    import gymnasium as gym
+    import torch
+
+    torch.set_num_threads(1)
+    import vlgsim  # noqa: F401
+    from vlgsim.policies import make_policy
+    from vlgsim.sim_eval.rollout import run_episode
+
+    t0 = time.perf_counter()
+    env = gym.make("vlgsim:RealVLG-Grasp-v0", scene_reuse=reuse)
+    policy = make_policy("oracle", env, seed=0)
+    for i, s in enumerate(warmup_seeds):
+        run_episode(env, policy, i, s)
+    startup_s = time.perf_counter() - t0
+    rows = []
+    c0, t0 = time.process_time(), time.perf_counter()
+    for i, s in enumerate(seeds):
+        r, _ = run_episode(env, policy, i, s)
+        rows.append([r.seed, r.instruction, r.extra.get("target_id"), r.action, r.success, r.failure_mode])
+    cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - t0
+    env.close()
+    return dict(scene_reuse=reuse, episodes=len(seeds), cpu_s=round(cpu_s, 3), wall_s=round(wall_s, 3),
+                startup_s=round(startup_s, 2), per_core_per_min=round(len(seeds) / cpu_s * 60, 1),
+                wall_per_min=round(len(seeds) / wall_s * 60, 1), rows=rows)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--episodes", type=int, default=40)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--worker", choices=["reuse", "rebuild"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    seeds = list(range(args.seed, args.seed + args.episodes))
+    warmup = list(range(args.seed + 100_000, args.seed + 100_000 + args.warmup))
+    if args.worker:
+        print(json.dumps(worker(args.worker == "reuse", seeds, warmup)))
+        return
+    from vlgsim.grasp.antipodal import object_grasps
+    from vlgsim.scenes import CameraSpec, sample_tabletop_scene
+
+    for s in seeds + warmup:  # fill the on-disk grasp cache both processes read, once, before timing
+        object_grasps(sample_tabletop_scene(s, camera=CameraSpec.d435(320, 240)).target.spec)
+    cmd = [sys.executable, __file__, "--episodes", str(args.episodes), "--warmup", str(args.warmup),
+           "--seed", str(args.seed), "--worker"]
+    procs = {m: subprocess.Popen(cmd + [m], stdout=subprocess.PIPE, text=True) for m in ("rebuild", "reuse")}
+    res = {}
+    for m, p in procs.items():
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"{m} worker failed with exit code {p.returncode}")
+        res[m] = json.loads(out.strip().splitlines()[-1])
+    a, b = res["reuse"], res["rebuild"]
+    same = a["rows"] == b["rows"]
+    ratio = a["per_core_per_min"] / b["per_core_per_min"]
+    for m in ("rebuild", "reuse"):
+        r = res[m]
+        print(f"scene_reuse={r['scene_reuse']!s:5}: {r['per_core_per_min']:6.1f} grasp episodes/min per core "
+              f"({r['cpu_s']:.1f} s CPU for {r['episodes']}), {r['wall_per_min']:6.1f}/min wall clock, "
+              f"start-up + {args.warmup} warm-up episodes {r['startup_s']:.1f} s")
+    print(f"per-core ratio reuse / rebuild: {ratio:.2f} (target >= 3.0); wall-clock ratio "
+          f"{a['wall_per_min'] / b['wall_per_min']:.2f}; identical rows on {len(seeds)} seeds: {same}")
+    print(json.dumps(dict(per_core_ratio=round(ratio, 3), wall_ratio=round(a["wall_per_min"] / b["wall_per_min"], 3),
+                          reuse_per_core_per_min=a["per_core_per_min"], rebuild_per_core_per_min=b["per_core_per_min"],
+                          episodes=len(seeds), identical_rows=same)))
+
+
+if __name__ == "__main__":
+    main()
