@@ -31,7 +31,9 @@ whose own controller does the IK (the Shadow Hand's palm pose), a Cartesian comm
 as a pose (finite, unit quaternion, position clamped into the palm workspace box, step clamped
 along its line to the translation cap and rotation clamped along its geodesic to the rotation
 cap, both from the last sent pose or else the measured ``ee_pose``) and forwarded as a
-:class:`CartesianCommand`, with no IK; joint commands keep every joint check.
+:class:`CartesianCommand`, with no IK; joint commands keep every joint check. From a palm
+outside the box (measured after a stop), a capped step lies on the line to a target inside
+it, so it only comes closer to the box.
 """
 
 from __future__ import annotations
