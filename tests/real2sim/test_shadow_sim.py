@@ -134,3 +134,23 @@ def test_stand_in_rejects_what_the_hand_cannot_do(env):
         after = robot.observe()
         assert np.allclose(before.ee_pose[:3], after.ee_pose[:3], atol=2e-3)
         assert after.ee_pose[2] == pytest.approx(0.6, abs=0.01)
+
+
+def test_real_run_robot_shadow_replays_oracle_grasps_through_the_safety_layer(block_grasps, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from vlgsim.cli import app
+
+    res = CliRunner().invoke(app, ["real", "run", "--robot", "shadow", "--policy", f"oracle:{block_grasps}",
+                                   "--episodes", "1", "--seed", "1", "--execute", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    row = report["rows"][0]
+    assert report["robot"] == "shadow" and report["episodes"] == 1
+    assert row["failure_mode"] == "none" and row["rejections"] == 0 and row["steps"] == 8, row["error"]
+    assert row["outcome"] == "success" and row["outcome_source"] == "detected" and row["target_rise_m"] >= 0.03
+    assert row["clamps"] == sum(e["kind"] == "clamp" for e in row["safety_events"])
+    bad = CliRunner().invoke(app, ["real", "run", "--robot", "shadow", "--policy", "random", "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "rule: oracle[:GRASP_SET_DIR]" in str(bad.exception)

@@ -149,7 +149,8 @@ def replay(robot: Robot, plan: DexGraspReplay, limits: Optional[SafetyLimits] = 
     ``limits`` (:func:`vlgsim.real2sim.limits.shadow.shadow_hand_on_arm_limits`, for a robot
     behind :class:`~vlgsim.real2sim.safety.SafeRobot`) each step is streamed as pieces inside
     the limits' caps (:func:`split_joint_command`, :func:`split_palm_command`), starting from
-    the observed joints and palm pose; the state is still observed once per step."""
+    the observed joints and palm pose; the state is still observed once per step. A command
+    the safety layer rejects (it stopped the robot) ends the replay after that step."""
     out = []
     if limits is not None:
         s0 = robot.observe()
@@ -158,12 +159,17 @@ def replay(robot: Robot, plan: DexGraspReplay, limits: Optional[SafetyLimits] = 
         if limits is None:
             robot.command(s.command)
         elif isinstance(s.command, JointCommand):
-            for c in split_joint_command(s.command, q, limits):
-                robot.command(c)
+            pieces = split_joint_command(s.command, q, limits)
             q = np.asarray(s.command.positions, dtype=np.float64)
         else:
-            for c in split_palm_command(s.command, pose, limits):
-                robot.command(c)
+            pieces = split_palm_command(s.command, pose, limits)
             pose = np.asarray(s.command.pose, dtype=np.float64)
+        rejected = False
+        for c in pieces if limits is not None else ():
+            if getattr(robot.command(c), "rejected", False):
+                rejected = True
+                break
         out.append((s.phase, robot.observe()))
+        if rejected:
+            break
     return out
