@@ -509,8 +509,8 @@ app.add_typer(real_app, name="real")
 @real_app.command("run")
 def real_run_cmd(
     robot: str = typer.Option("sim", "--robot", help="sim | franka:HOST[:fr3|panda] | shadow"),
-    camera: str = typer.Option(..., "--camera", help="realsense[:EXTRINSIC_FILE] | replay:DIR"),
-    policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG] of a RealVLG grasp policy"),
+    camera: Optional[str] = typer.Option(None, "--camera", help="realsense[:EXTRINSIC_FILE] | replay:DIR (not for shadow)"),
+    policy: str = typer.Option("oracle", "--policy", help="NAME[:ARG] of a RealVLG grasp policy (shadow: oracle[:GRASP_SET_DIR])"),
     episodes: int = typer.Option(1, "--episodes", min=1),
     out: Path = typer.Option(Path("runs/real"), "--out"),
     execute: bool = typer.Option(False, "--execute", help="send motion to the robot (default: dry run, checked and logged only)"),
@@ -531,8 +531,8 @@ def real_run_cmd(
     records = run_real(cfg, ask=ask, on_episode=lambda r: typer.echo(
         f"episode {r.episode}: {r.outcome} ({r.outcome_source}) failure_mode={r.failure_mode} steps={r.steps} "
         f"clamps={r.clamps} rejections={r.rejections}" + (f" error={r.error}" if r.error else "")))
-    typer.echo(f"{sum(r.success for r in records)}/{len(records)} successes\nreport: {out / 'report.json'}\n"
-               f"dataset: {out / 'dataset'}")
+    typer.echo(f"{sum(r.success for r in records)}/{len(records)} successes\nreport: {out / 'report.json'}"
+               + ("" if robot == "shadow" else f"\ndataset: {out / 'dataset'}"))
 
 
 @real_app.command("record-replay")

@@ -223,3 +223,120 @@ def test_shadow_hand_limits_clamp_every_finger_joint():
         assert np.all(res.sent.positions <= limits.safe_upper + TOL)
     assert np.allclose(robot.q, limits.safe_upper)
     assert {e.rule for e in safe.events} >= {"joint_limit", "joint_step"}
+
+
+# ---------------------------------------------------------------- pose passthrough (a hand on an arm)
+@pytest.fixture(scope="module")
+def hand_limits():
+    from vlgsim.real2sim.limits.shadow import shadow_hand_on_arm_limits
+
+    return shadow_hand_on_arm_limits()
+
+
+PALM0 = np.array([0.0, 0.0, 0.3, 1.0, 0.0, 0.0, 0.0])  # palm 0.3 m above the table top
+
+
+@st.composite
+def palm_commands(draw):
+    p = PALM0[:3] + np.array(draw(st.lists(st.floats(-0.9, 0.9), min_size=3, max_size=3)))
+    quat = np.array(draw(st.lists(st.floats(-1, 1), min_size=4, max_size=4)))
+    if draw(st.booleans()):
+        quat = quat / max(np.linalg.norm(quat), 1e-3)  # a unit quaternion (or a tiny one, rejected)
+    pose = np.r_[p, quat]
+    kind = draw(st.sampled_from(["pose", "pose", "pose", "hostile", "garbage"]))
+    if kind == "hostile":
+        pose[draw(st.integers(0, 6))] = draw(HOSTILE)
+    elif kind == "garbage":
+        pose = draw(garbage)
+    return CartesianCommand(pose=pose, duration_s=draw(duration))
+
+
+@st.composite
+def hand_joint_commands(draw):
+    q = np.array(draw(st.lists(st.floats(-2.0, 2.0), min_size=24, max_size=24)))
+    if draw(st.booleans()):
+        q[draw(st.integers(0, 23))] = draw(HOSTILE)
+    return JointCommand(positions=q if draw(st.integers(0, 4)) else draw(garbage), duration_s=draw(duration))
+
+
+def check_palm_stream(robot: RecordingRobot, L: SafetyLimits, q0: np.ndarray, pose0: np.ndarray) -> None:
+    """Independent checker for pose passthrough: every pose that reached the robot is finite,
+    unit, inside the palm box and within the translation/rotation caps of the one before."""
+    q_prev, v_prev, pose_prev = q0.copy(), np.zeros(L.n_joints), pose0.copy()
+    for _, c in robot.received:
+        if isinstance(c, str):
+            assert c == "stop"
+            v_prev = np.zeros(L.n_joints)
+            continue
+        assert isinstance(c, (JointCommand, CartesianCommand)), f"{type(c)} reached the hand"
+        dt = c.duration_s
+        assert L.command_duration_min_s <= dt <= L.command_duration_max_s
+        if isinstance(c, JointCommand):
+            q = np.asarray(c.positions)
+            assert q.shape == (24,) and np.all(q >= L.safe_lower - TOL) and np.all(q <= L.safe_upper + TOL), q
+            d = q - q_prev
+            assert np.all(np.abs(d) <= L.joint_step_cap_rad(dt) + TOL), d
+            v = d / dt
+            assert np.all(np.abs(v) <= np.abs(v_prev) + L.joint_acceleration_max * dt + 1e-6)
+            q_prev, v_prev = q, v
+            continue
+        pose = np.asarray(c.pose)
+        assert pose.shape == (7,) and np.all(np.isfinite(pose)) and abs(np.linalg.norm(pose[3:]) - 1) < 1e-9
+        p = pose[:3]
+        assert np.all(p >= L.workspace_lower_m - TOL) and np.all(p <= L.workspace_upper_m + TOL), p
+        assert np.linalg.norm(p - pose_prev[:3]) <= L.ee_step_cap_m(dt) + 1e-9
+        a = abs(np.dot(pose[3:], pose_prev[3:]) / np.linalg.norm(pose_prev[3:]))
+        assert 2 * np.arccos(min(a, 1.0)) <= L.ee_rotation_cap_rad(dt) + 1e-6
+        pose_prev = pose
+
+
+def run_palm_stream(limits: SafetyLimits, commands) -> tuple[SafeRobot, RecordingRobot]:
+    q0 = (limits.safe_lower + limits.safe_upper) / 2
+    robot = RecordingRobot(limits.joint_names, q0, ee_pose=PALM0)
+    safe = SafeRobot(robot, limits, execute=True, watchdog=False)
+    safe.connect()
+    for c in commands:
+        res = safe.command(c)
+        if res.rejected:
+            assert robot.received[-1][1] == "stop", "a rejected command must stop the robot"
+            assert res.events[-1].kind == "reject" and res.events[-1].message
+        else:
+            assert robot.received[-1][1] is res.sent
+    safe.close()
+    check_palm_stream(robot, limits, q0, PALM0)
+    return safe, robot
+
+
+@settings(max_examples=1500, **SETTINGS)
+@given(st.lists(st.one_of(palm_commands(), palm_commands(), hand_joint_commands(), any_command), min_size=1, max_size=6))
+def test_palm_passthrough_streams_stay_inside_the_palm_box_and_caps(hand_limits, commands):
+    run_palm_stream(hand_limits, commands)
+
+
+def test_palm_pushed_into_the_table_stops_at_the_table_top(hand_limits):
+    pose = np.r_[0.2, 0.1, -0.5, 0.0, 1.0, 0.0, 0.0]  # below the table, turned by pi
+    safe, robot = run_palm_stream(hand_limits, [CartesianCommand(pose, 0.1) for _ in range(40)])
+    assert robot.ee_pose[2] == pytest.approx(0.0) and np.allclose(robot.ee_pose[:2], [0.2, 0.1])
+    assert abs(robot.ee_pose[4]) == pytest.approx(1.0)  # the rotation got there in capped steps
+    rules = [e.rule for e in safe.events if e.kind == "clamp"]
+    assert {"workspace", "ee_step", "ee_rotation_step"} <= set(rules)
+    assert all(e.value is not None and e.limit is not None and e.message for e in safe.events)
+
+
+def test_pose_passthrough_needs_a_box_and_caps_and_a_measured_pose(hand_limits):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="pose_passthrough needs a palm workspace box"):
+        replace(hand_limits, ee_step_max_m=None)
+    with pytest.raises(ValueError, match="no kinematics"):
+        replace(hand_limits, kinematics=object())
+    robot = RecordingRobot(hand_limits.joint_names, (hand_limits.safe_lower + hand_limits.safe_upper) / 2)  # no ee_pose
+    safe = SafeRobot(robot, hand_limits, execute=True, watchdog=False)
+    res = safe.command(CartesianCommand(PALM0, 0.1))
+    assert res.rejected and res.events[-1].rule == "no_pose" and robot.received[-1][1] == "stop"
+    # joint-only limits (no passthrough) keep rejecting Cartesian commands
+    joint_only = replace(hand_limits, pose_passthrough=False, workspace_lower_m=None, workspace_upper_m=None,
+                         ee_step_max_m=None, ee_rotation_step_max_rad=None, ee_velocity_max_m_s=None,
+                         ee_angular_velocity_max_rad_s=None)
+    safe = SafeRobot(RecordingRobot(hand_limits.joint_names, robot.q, ee_pose=PALM0), joint_only, watchdog=False)
+    assert safe.command(CartesianCommand(PALM0, 0.1)).events[-1].rule == "no_kinematics"

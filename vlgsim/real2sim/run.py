@@ -258,7 +258,7 @@ def make_robot(spec: str, seed: int = 0, realtime: bool = False) -> tuple[Robot,
         return FrankaRobot(host, model=model, realtime=realtime), franka_limits(model)
     if kind == "shadow":
         raise ValueError("--robot shadow: the Shadow Hand takes dexterous grasps (DexVLG), not the RealVLG parallel-jaw "
-                         "primitive this command plans; rule: use the Shadow Hand replay of vlgsim.real2sim.shadow")
+                         "primitive; rule: run_real (vlgsim real run --robot shadow) replays DexVLG grasps on it")
     raise ValueError(f"--robot {spec!r}; rule: sim, franka:HOST[:fr3|panda] or shadow")
 
 
@@ -378,8 +378,17 @@ def run_episode(safe: SafeRobot, robot: Robot, camera: Camera, policy, policy_sp
 
 def run_real(cfg: RealRunConfig, ask: Optional[Callable[[str], str]] = None,
              on_episode: Optional[Callable[[EpisodeRecord], None]] = None) -> list[EpisodeRecord]:
-    """Run ``cfg.episodes`` grasps and record them under ``cfg.out`` (LeRobot v3.0 + report.json)."""
+    """Run ``cfg.episodes`` grasps and record them under ``cfg.out`` (LeRobot v3.0 + report.json).
+    ``robot="shadow"``: DexVLG episodes replayed on the Shadow Hand stand-in
+    (:func:`vlgsim.real2sim.shadow_run.run_shadow`, report.json only, no camera)."""
     from vlgsim.data.lerobot import LeRobotWriter
+
+    if cfg.robot == "shadow":
+        from vlgsim.real2sim.shadow_run import run_shadow
+
+        return run_shadow(cfg, on_episode)
+    if not cfg.camera:
+        raise ValueError(f"--robot {cfg.robot} without --camera; rule: realsense[:EXTRINSIC_FILE] or replay:DIR")
 
     if cfg.outcome not in (None, "success", "failure"):
         raise ValueError(f"--outcome {cfg.outcome!r}; rule: success or failure")

@@ -25,6 +25,15 @@ the current target) and then pass the joint checks too, so every command that re
 arm driver is a :class:`JointCommand` or a :class:`GripperCommand` inside every limit.
 Cartesian limits are checked at the command's end point; within one command the joint
 path is at most ``joint_step_max_rad`` per joint long.
+
+**Pose passthrough** (``SafetyLimits.pose_passthrough=True``): for a hand carried by an arm
+whose own controller does the IK (the Shadow Hand's palm pose), a Cartesian command is checked
+as a pose (finite, unit quaternion, position clamped into the palm workspace box, step clamped
+along its line to the translation cap and rotation clamped along its geodesic to the rotation
+cap, both from the last sent pose or else the measured ``ee_pose``) and forwarded as a
+:class:`CartesianCommand`, with no IK; joint commands keep every joint check. From a palm
+outside the box (measured after a stop), a capped step lies on the line to a target inside
+it, so it only comes closer to the box.
 """
 
 from __future__ import annotations
@@ -77,6 +86,9 @@ class SafetyLimits:
     huge_abs: float = 1e3
     """Any command value beyond this magnitude is garbage, not a target: rejected."""
     kinematics: Optional[ArmKinematics] = None
+    pose_passthrough: bool = False
+    """Cartesian commands are checked as palm poses against the workspace box and the
+    ``ee_*`` caps and forwarded as poses, without kinematics (a hand carried by an arm)."""
 
     def __post_init__(self):
         n = len(self.joint_names)
@@ -100,7 +112,13 @@ class SafetyLimits:
             if np.any(self.workspace_lower_m >= self.workspace_upper_m):
                 raise ValueError(f"workspace box {self.workspace_lower_m.tolist()}..{self.workspace_upper_m.tolist()} "
                                  "is empty; rule: lower < upper on every axis")
-        if self.has_cartesian_limits and self.kinematics is None:
+        if self.pose_passthrough:
+            if self.kinematics is not None:
+                raise ValueError(f"{self.robot}: pose_passthrough forwards poses without IK; rule: no kinematics with it")
+            if self.workspace_lower_m is None or self.ee_step_max_m is None or self.ee_rotation_step_max_rad is None:
+                raise ValueError(f"{self.robot}: pose_passthrough needs a palm workspace box, ee_step_max_m and "
+                                 "ee_rotation_step_max_rad; rule: every forwarded pose is bounded")
+        elif self.has_cartesian_limits and self.kinematics is None:
             raise ValueError(f"{self.robot}: Cartesian limits need the arm's kinematics to check joint commands; "
                              "rule: give kinematics=... or no Cartesian limits")
 
@@ -165,7 +183,7 @@ class CommandResult:
     """What became of one command: the command the driver got (``None`` when rejected), whether
     it was sent (``False`` in dry run), and the events it raised."""
 
-    sent: Optional[JointCommand | GripperCommand]
+    sent: Optional[JointCommand | CartesianCommand | GripperCommand]
     executed: bool
     events: list[SafetyEvent] = field(default_factory=list)
 
@@ -217,6 +235,19 @@ def _as_vector(value, n: int, what: str, command: str, huge: float) -> np.ndarra
 
 def _as_scalar(value, what: str, command: str, huge: float) -> float:
     return float(_as_array(value, (), what, command, huge).reshape(-1)[0])
+
+
+def _unit_quaternion(pose: np.ndarray, what: str = "cartesian pose") -> float:
+    """The norm of ``pose[3:]`` (``[qw, qx, qy, qz]``), or a rejection unless it is 1 +- 0.1."""
+    qn = float(np.linalg.norm(pose[3:]))
+    if abs(qn - 1.0) > 0.1:
+        raise _Reject("quaternion", pose[3:].tolist(), "unit norm", f"{what} quaternion {pose[3:].tolist()} "
+                      f"has norm {qn:.3f}; rule: a unit quaternion [qw, qx, qy, qz] (norm 1 +- 0.1)")
+    return qn
+
+
+def _quat_rotation(q_wxyz: np.ndarray) -> Rotation:
+    return Rotation.from_quat(np.array([q_wxyz[1], q_wxyz[2], q_wxyz[3], q_wxyz[0]]))
 
 
 def _rot_angle(Ra: np.ndarray, Rb: np.ndarray) -> float:
@@ -323,6 +354,8 @@ class SafeRobot(RobotBase):
                     self._in_flight = False
         if isinstance(safe, JointCommand):
             self._commit_joint(safe)
+        elif isinstance(safe, CartesianCommand):
+            self._pose_ref = (safe.pose[:3].copy(), _quat_rotation(safe.pose[3:]))
         self._arm_watchdog(getattr(safe, "duration_s", 0.0))
         return CommandResult(safe, executed, events)
 
@@ -339,6 +372,20 @@ class SafeRobot(RobotBase):
         self._q_ref: Optional[np.ndarray] = None
         self._v_prev = np.zeros(self.limits.n_joints)
         self._t_ref_end = -np.inf
+        self._pose_ref: Optional[tuple[np.ndarray, Rotation]] = None
+
+    def _palm_reference(self) -> tuple[np.ndarray, Rotation]:
+        """Palm pose the next Cartesian step starts from: the last sent pose while streaming,
+        else the measured ``ee_pose`` (position m, rotation; base frame)."""
+        if self._pose_ref is None:
+            ee = self.observe().ee_pose
+            try:
+                pose = _as_vector(ee, 7, "measured ee_pose", "cartesian", self.limits.huge_abs)
+                _unit_quaternion(pose, "measured ee_pose")
+            except _Reject as r:
+                raise _Reject("no_pose", r.value, r.limit, f"no usable measured palm pose to step from: {r.message}") from None
+            self._pose_ref = (pose[:3].copy(), _quat_rotation(pose[3:]))
+        return self._pose_ref
 
     def _commit_joint(self, cmd: JointCommand) -> None:
         q_ref = self._reference()
@@ -362,6 +409,8 @@ class SafeRobot(RobotBase):
         L = self.limits
         dt = self._duration(cmd, kind, events)
         q_ref = self._reference()
+        if kind == "cartesian" and L.pose_passthrough:
+            return self._check_pose(cmd, dt, events)
         if kind == "cartesian":
             q = self._cartesian_to_joint(cmd, q_ref, dt, events)
         else:
@@ -449,10 +498,7 @@ class SafeRobot(RobotBase):
             raise _Reject("no_kinematics", L.robot, "joint commands", f"{L.robot} takes joint commands only; rule: no "
                           "Cartesian commands without the arm's kinematics")
         pose = _as_vector(cmd.pose, 7, "pose", "cartesian", L.huge_abs)
-        qn = float(np.linalg.norm(pose[3:]))
-        if abs(qn - 1.0) > 0.1:
-            raise _Reject("quaternion", pose[3:].tolist(), "unit norm", f"cartesian pose quaternion {pose[3:].tolist()} "
-                          f"has norm {qn:.3f}; rule: a unit quaternion [qw, qx, qy, qz] (norm 1 +- 0.1)")
+        qn = _unit_quaternion(pose)
         t = self.clock()
         p = pose[:3].copy()
         if L.workspace_lower_m is not None:
@@ -483,6 +529,37 @@ class SafeRobot(RobotBase):
             return L.kinematics.ik(T, q_ref, L.safe_lower, L.safe_upper)
         except Exception as e:  # noqa: BLE001 - an unreachable pose is a rejected command
             raise _Reject("ik", np.r_[p, pose[3:]].round(4).tolist(), "reachable", f"cartesian pose unreachable: {e}") from None
+
+    def _check_pose(self, cmd: CartesianCommand, dt: float, events: list) -> CartesianCommand:
+        """Pose passthrough: the pose clamped into the palm box and the step caps (no IK)."""
+        L = self.limits
+        pose = _as_vector(cmd.pose, 7, "pose", "cartesian", L.huge_abs)
+        _unit_quaternion(pose)
+        p_ref, R_ref = self._palm_reference()
+        t = self.clock()
+        p = pose[:3]
+        pc = np.clip(p, L.workspace_lower_m, L.workspace_upper_m)
+        if np.any(pc != p):
+            events.append(SafetyEvent(t, "clamp", "workspace", "cartesian", p.tolist(),
+                                      [L.workspace_lower_m.tolist(), L.workspace_upper_m.tolist()],
+                                      f"palm target {p.round(4).tolist()} m clamped into the palm workspace box"))
+            p = pc
+        step = p - p_ref
+        cap = L.ee_step_cap_m(dt)
+        if np.linalg.norm(step) > cap:
+            events.append(SafetyEvent(t, "clamp", "ee_step", "cartesian", float(np.linalg.norm(step)), cap,
+                                      f"palm step {np.linalg.norm(step):.4f} m in {dt:.3f} s clamped along its line "
+                                      f"to {cap:.4f} m"))
+            p = p_ref + step * (cap / np.linalg.norm(step))
+        R = _quat_rotation(pose[3:])
+        rel = (R * R_ref.inv()).as_rotvec()
+        rcap = L.ee_rotation_cap_rad(dt)
+        if np.linalg.norm(rel) > rcap:
+            events.append(SafetyEvent(t, "clamp", "ee_rotation_step", "cartesian", float(np.linalg.norm(rel)), rcap,
+                                      f"palm rotation {np.linalg.norm(rel):.4f} rad in {dt:.3f} s clamped to {rcap:.4f}"))
+            R = Rotation.from_rotvec(rel * (rcap / np.linalg.norm(rel))) * R_ref
+        x, y, z, w = R.as_quat()
+        return CartesianCommand(pose=np.r_[p, w, x, y, z], duration_s=dt)
 
     # gripper --------------------------------------------------------------
     def _check_gripper(self, cmd: GripperCommand, events: list) -> GripperCommand:

@@ -22,16 +22,18 @@ env does by teleporting (placing the hand at the grasp) is an approach path here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import trimesh
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation, Slerp
 
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
 from vlgsim.envs.dexvlg_part_grasp import LIFT_M
 from vlgsim.grasp.dex_validate import closing_targets
 from vlgsim.grasp.dexterous import check_grasp, distal_contacts, rot6d_to_matrix, transform_grasp
 from vlgsim.real2sim.robot import CartesianCommand, JointCommand, Robot, RobotState
+from vlgsim.real2sim.safety import SafetyLimits
 from vlgsim.real2sim.shadow_joints import model_to_ros
 from vlgsim.real2sim.shadow_ros import JointTrajectoryPlan, joint_trajectory_plan
 
@@ -110,10 +112,64 @@ def sliding_fingers(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, s
     return gap < clearance_m
 
 
-def replay(robot: Robot, plan: DexGraspReplay) -> list[tuple[str, RobotState]]:
-    """Send every step to ``robot`` (in a ``with robot:`` block), observing after each."""
+CAP_FRACTION = 0.9
+"""Pieces streamed under ``limits`` use at most this fraction of every step, speed and
+acceleration cap, so that the safety layer has nothing to shorten."""
+
+
+def split_joint_command(cmd: JointCommand, q_from: np.ndarray, limits: SafetyLimits) -> list[JointCommand]:
+    """``cmd`` as equal pieces from ``q_from`` (rad), each inside ``CAP_FRACTION`` of the joint
+    step, velocity and (from rest) acceleration caps; pieces last at least ``duration_s / n``."""
+    d = np.asarray(cmd.positions, dtype=np.float64) - q_from
+    f = CAP_FRACTION
+    n = max(1, int(np.ceil(np.max(np.abs(d)) / (f * limits.joint_step_max_rad))))
+    piece = np.abs(d) / n
+    dt = max(cmd.duration_s / n, float(np.max(piece / (f * limits.joint_velocity_max))),
+             float(np.sqrt(np.max(piece / (f * limits.joint_acceleration_max)))))
+    return [JointCommand(q_from + d * (k / n), dt) for k in range(1, n + 1)]
+
+
+def split_palm_command(cmd: CartesianCommand, pose_from: np.ndarray, limits: SafetyLimits) -> list[CartesianCommand]:
+    """``cmd`` (palm pose ``[x, y, z, qw, qx, qy, qz]``, m) as pieces from ``pose_from`` along
+    the line and the rotation's geodesic, each inside ``CAP_FRACTION`` of the palm step,
+    rotation and speed caps of ``limits`` (a ``pose_passthrough`` config)."""
+    p0, p1 = np.asarray(pose_from[:3], dtype=np.float64), np.asarray(cmd.pose[:3], dtype=np.float64)
+    R0, R1 = (Rotation.from_quat(np.r_[q[1:], q[0]]) for q in (np.asarray(pose_from[3:]), np.asarray(cmd.pose[3:])))
+    dist, angle = float(np.linalg.norm(p1 - p0)), float((R1 * R0.inv()).magnitude())
+    f = CAP_FRACTION
+    n = max(1, int(np.ceil(dist / (f * limits.ee_step_max_m))), int(np.ceil(angle / (f * limits.ee_rotation_step_max_rad))))
+    dt = max(cmd.duration_s / n, dist / n / (f * (limits.ee_velocity_max_m_s or np.inf)),
+             angle / n / (f * (limits.ee_angular_velocity_max_rad_s or np.inf)))
+    slerp = Slerp([0.0, 1.0], Rotation.concatenate([R0, R1]))
+    return [CartesianCommand(_pose(p0 + (p1 - p0) * (k / n), slerp([k / n]).as_matrix()[0]), dt) for k in range(1, n + 1)]
+
+
+def replay(robot: Robot, plan: DexGraspReplay, limits: Optional[SafetyLimits] = None) -> list[tuple[str, RobotState]]:
+    """Send every step to ``robot`` (in a ``with robot:`` block), observing after each. With
+    ``limits`` (:func:`vlgsim.real2sim.limits.shadow.shadow_hand_on_arm_limits`, for a robot
+    behind :class:`~vlgsim.real2sim.safety.SafeRobot`) each step is streamed as pieces inside
+    the limits' caps (:func:`split_joint_command`, :func:`split_palm_command`), starting from
+    the observed joints and palm pose; the state is still observed once per step. A command
+    the safety layer rejects (it stopped the robot) ends the replay after that step."""
     out = []
+    if limits is not None:
+        s0 = robot.observe()
+        q, pose = np.asarray(s0.joint_positions, dtype=np.float64), np.asarray(s0.ee_pose, dtype=np.float64)
     for s in plan.steps:
-        robot.command(s.command)
+        if limits is None:
+            robot.command(s.command)
+        elif isinstance(s.command, JointCommand):
+            pieces = split_joint_command(s.command, q, limits)
+            q = np.asarray(s.command.positions, dtype=np.float64)
+        else:
+            pieces = split_palm_command(s.command, pose, limits)
+            pose = np.asarray(s.command.pose, dtype=np.float64)
+        rejected = False
+        for c in pieces if limits is not None else ():
+            if getattr(robot.command(c), "rejected", False):
+                rejected = True
+                break
         out.append((s.phase, robot.observe()))
+        if rejected:
+            break
     return out
