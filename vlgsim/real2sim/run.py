@@ -417,13 +417,13 @@ def run_real(cfg: RealRunConfig, ask: Optional[Callable[[str], str]] = None,
                 records.append(rec)
                 if on_episode is not None:
                     on_episode(rec)
-                _write_report(out, cfg, records)
+                write_report(out, cfg, records)
     finally:
         camera.close()
     return records
 
 
-def _write_report(out: Path, cfg: RealRunConfig, records: list[EpisodeRecord]) -> None:
+def write_report(out: Path, cfg: RealRunConfig, records: list[EpisodeRecord]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     n = len(records)
     summary = {"robot": cfg.robot, "camera": cfg.camera, "policy": cfg.policy, "execute": cfg.execute,

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vlgsim.real2sim.run import EpisodeRecord, RealRunConfig, _write_report
+from vlgsim.real2sim.run import EpisodeRecord, RealRunConfig, write_report
 from vlgsim.sim.grasp_primitive import LIFT_SUCCESS_M
 
 
@@ -96,7 +96,7 @@ def run_shadow(cfg: RealRunConfig, on_episode: Optional[Callable[[EpisodeRecord]
             records.append(rec)
             if on_episode is not None:
                 on_episode(rec)
-            _write_report(out, cfg, records)
+            write_report(out, cfg, records)
     finally:
         env.close()
     return records
