@@ -443,5 +443,10 @@ def compare_sim_real(
     typer.echo(f"report: {jp}\nreport: {mp}\nplot: {png}")
 
 
+from vlgsim.real2sim.twin_cli import real_app  # noqa: E402  (real-to-sim: calibrate, twin)
+
+app.add_typer(real_app, name="real")
+
+
 if __name__ == "__main__":
     app()

@@ -375,8 +375,9 @@ def scene_from_json(d: dict) -> TabletopScene:
         lighting = Lighting(**{**light, "direction": tuple(light.get("direction", Lighting().direction))})
         scene = TabletopScene(int(d["seed"]), str(d["split"]), objects, camera, int(d["target_index"]),
                               tuple(d["expressions"]), str(d["instruction"]), lighting)
-    except (KeyError, TypeError, IndexError) as e:
-        raise ReconstructionError(f"scene JSON is missing or mistypes {e}; rule: the fields scene_to_json writes") from e
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
+        raise ReconstructionError(f"scene JSON is missing or mistypes a field ({type(e).__name__}: {e}); "
+                                  "rule: the fields scene_to_json writes") from e
     if not objects or not 0 <= scene.target_index < len(objects):
         raise ReconstructionError(f"scene JSON target_index {scene.target_index} with {len(objects)} objects; "
                                   "rule: 0 <= target_index < number of objects")
