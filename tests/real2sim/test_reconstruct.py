@@ -18,7 +18,7 @@ from vlgsim.real2sim.roundtrip import GraspRoundTrip, scene_round_trip, summariz
 from vlgsim.scenes import CameraSpec, sample_tabletop_scene
 
 pytestmark = pytest.mark.sim
-SEEDS = (11, 12, 13)
+SEEDS = (11, 12)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def round_trips(renderer):
 @pytest.mark.parametrize("noisy", [False, True])
 def test_scene_round_trip(round_trips, noisy):
     s = summarize(round_trips[noisy])
-    assert s["objects"] >= 12 and s["errors"] == 0
+    assert s["objects"] >= 8 and s["errors"] == 0
     assert s["category_accuracy"] >= 0.85, s
     assert s["position_error_median_m"] <= 0.01, s
     assert s["yaw_error_median_deg"] <= 10, s
