@@ -548,5 +548,10 @@ def real_record_replay_cmd(
     typer.echo(f"replay folder: {out} (use --camera replay:{out})")
 
 
+from vlgsim.real2sim.twin_cli import twin_app  # noqa: E402  (real-to-sim: calibrate, twin)
+
+real_app.registered_commands += twin_app.registered_commands
+
+
 if __name__ == "__main__":
     app()

@@ -56,7 +56,14 @@ def _pad_rows(rows: list, width: int) -> np.ndarray:
 class RealVLGGraspEnv(TabletopBackendEnv):
     def __init__(self, *args, obs_mode: str = "rgbd", action_mode: Optional[str] = None,
                  control_mode: Optional[str] = None, split: str = "seen", n_objects=(3, 8),
-                 record_frames: bool = False, **kwargs):
+                 record_frames: bool = False, scene: Optional[TabletopScene] = None, **kwargs):
+        """``scene``: an explicit scene spec (e.g. a reconstructed twin) used at every reset
+        instead of sampling one per seed; its camera is the env's camera unless ``camera`` is given."""
+        if scene is not None and not isinstance(scene, TabletopScene):
+            raise ValueError(f"scene of type {type(scene).__name__}; rule: a TabletopScene (see vlgsim.real2sim.reconstruct.load_scene)")
+        self.fixed_scene = scene
+        if scene is not None:
+            kwargs.setdefault("camera", scene.camera)
         if obs_mode not in OBS_MODES:
             raise ValueError(f"obs_mode {obs_mode!r}; rule: one of {OBS_MODES}")
         action_mode = action_mode or ("control" if control_mode else "grasp_rect")
@@ -90,6 +97,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
 
     # ------------------------------------------------------------------ scene
     def sample_scene(self, seed: int) -> TabletopScene:
+        if self.fixed_scene is not None:
+            return self.fixed_scene
         return sample_tabletop_scene(seed, split=self.split, n_objects=self.n_objects_range, camera=self.camera_spec)
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):

@@ -60,12 +60,17 @@ class RealVLGGroundEnv(gym.Env):
     batched = False
 
     def __init__(self, n_views=(1, 4), split: str = "seen", n_objects=(3, 8), image_size=(320, 240),
-                 render_mode=None):
+                 render_mode=None, scene: TabletopScene | None = None):
+        """``scene``: an explicit scene spec (e.g. a reconstructed twin) shown at every reset;
+        its camera is the first view."""
         lo, hi = (n_views, n_views) if isinstance(n_views, int) else tuple(n_views)
         if not 1 <= lo <= hi <= 4:
             raise ValueError(f"n_views {n_views!r}; rule: 1 <= n <= 4 (an int or a (low, high) range)")
         self.n_views_range, self.split, self.n_objects_range = (lo, hi), split, tuple(n_objects)
-        self.camera_spec = CameraSpec.d435(*image_size)
+        if scene is not None and not isinstance(scene, TabletopScene):
+            raise ValueError(f"scene of type {type(scene).__name__}; rule: a TabletopScene (see vlgsim.real2sim.reconstruct.load_scene)")
+        self.fixed_scene = scene
+        self.camera_spec = scene.camera if scene is not None else CameraSpec.d435(*image_size)
         self.render_mode = render_mode
         W, H, V = self.camera_spec.width, self.camera_spec.height, hi
         self.observation_space = gym.spaces.Dict({
@@ -88,8 +93,8 @@ class RealVLGGroundEnv(gym.Env):
         rng = np.random.default_rng([seed, 7])
         n = int(rng.integers(self.n_views_range[0], self.n_views_range[1] + 1))
         for attempt in range(20):
-            sc = sample_tabletop_scene(seed + 1_000_003 * attempt, self.split, self.n_objects_range, self.camera_spec,
-                                       spatial=(n == 1))
+            sc = self.fixed_scene or sample_tabletop_scene(seed + 1_000_003 * attempt, self.split, self.n_objects_range,
+                                                           self.camera_spec, spatial=(n == 1))
             cams = [self.camera_spec] + extra_views(rng, n - 1, self.camera_spec)
             views = self.renderer.render(sc, cams)
             if max(v.mask(sc.target_index).sum() for v in views) >= MIN_VISIBLE_PX:

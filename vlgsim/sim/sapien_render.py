@@ -61,7 +61,12 @@ class RenderedView:
 
 def _sapien_pose(cam: CameraSpec) -> sapien.Pose:
     """SAPIEN camera frame (x forward, y left, z up) from the spec's OpenCV frame."""
-    T = cam.cam2world
+    return sapien_camera_pose(cam.cam2world)
+
+
+def sapien_camera_pose(cam2world: np.ndarray) -> sapien.Pose:
+    """SAPIEN camera pose (x forward, y left, z up) from a 4x4 OpenCV camera-to-world transform."""
+    T = np.asarray(cam2world, dtype=np.float64)
     R = np.stack([T[:3, 2], -T[:3, 0], -T[:3, 1]], axis=1)
     M = np.eye(4)
     M[:3, :3], M[:3, 3] = R, T[:3, 3]

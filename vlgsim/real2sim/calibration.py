@@ -1,0 +1,328 @@
+"""Hand-eye calibration from robot poses and chessboard views (eye-to-hand and eye-in-hand).
+
+Frames and units: metres, 4x4 homogeneous transforms named ``a2b`` (maps points in frame
+``a`` to frame ``b``). Robot poses are ``gripper2base`` (the flange/TCP in the robot base
+frame, from forward kinematics). Board views give ``board2cam`` by PnP on the detected
+inner corners (OpenCV pixels: origin at the top-left pixel's centre).
+
+- ``eye_to_hand``: the camera is fixed, the board rides on the gripper. Solves ``cam2base``
+  (its inverse, ``base2cam``, is the extrinsic a real run uses) and ``board2gripper``.
+- ``eye_in_hand``: the camera rides on the gripper, the board is fixed. Solves ``cam2gripper``
+  and ``board2base``.
+
+Both are ``A X = X B`` problems: with ``H_i = gripper2base_i`` (eye-in-hand) or its inverse
+(eye-to-hand), ``Z = H_i X C_i`` is the same for every view (``C_i = board2cam_i``).
+Methods: ``park`` (Park & Martin 1994, closed form over all view pairs) and ``reprojection``
+(``park``, then a Levenberg-Marquardt refinement of X and Z on the corners' pixel error, as
+OpenCV's ``calibrateRobotWorldHandEye`` refines; the default). OpenCV >= 5.0's Python
+bindings no longer expose ``cv2.calibrateHandEye``, so both are written here (numpy, scipy).
+
+Bad sets raise :class:`CalibrationError` naming the rule: too few views, a board not found,
+robot poses that are not rigid transforms, rotations about fewer than two distinct axes,
+or a solution whose reprojection error shows the poses and images do not agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.spatial.transform import Rotation
+
+SETUPS = ("eye_to_hand", "eye_in_hand")
+METHODS = ("park", "reprojection")
+MIN_VIEWS = 5
+"""Fewest board views accepted (3 is the mathematical minimum; 5 leaves residuals to check)."""
+MIN_MOTION_DEG = 5.0
+"""A relative robot rotation counts as a motion only if it turns at least this much."""
+MIN_AXIS_SPREAD_DEG = 10.0
+"""The motions' rotation axes must differ by at least this much (else the rotation about
+the common axis, and the translation along it, are unobservable)."""
+MAX_REPROJECTION_RMS_PX = 3.0
+"""Above this RMS corner error the solved calibration does not explain the views."""
+
+
+class CalibrationError(ValueError):
+    """A calibration input or result that breaks a named rule."""
+
+
+@dataclass(frozen=True)
+class Chessboard:
+    """A printed chessboard: ``cols`` x ``rows`` inner corners, squares of ``square_m`` metres."""
+
+    cols: int = 9
+    rows: int = 6
+    square_m: float = 0.025
+
+    def __post_init__(self):
+        if self.cols < 3 or self.rows < 3 or self.cols == self.rows:
+            raise CalibrationError(f"chessboard {self.cols}x{self.rows}; rule: >= 3 inner corners each way, "
+                                   "cols != rows (so the board's orientation is unambiguous)")
+        if not (np.isfinite(self.square_m) and 0.001 <= self.square_m <= 0.5):
+            raise CalibrationError(f"square size {self.square_m} m; rule: 0.001 <= square_m <= 0.5")
+
+    def object_points(self) -> np.ndarray:
+        """(cols*rows, 3) inner corners in the board frame, row-major (x fastest), metres."""
+        j, i = np.mgrid[0:self.rows, 0:self.cols]
+        return np.c_[i.ravel(), j.ravel(), np.zeros(i.size)] * self.square_m
+
+
+def detect_chessboard(image: np.ndarray, board: Chessboard, view: int | str = "?") -> np.ndarray:
+    """Inner corners (cols*rows, 2) in pixels, ordered as :meth:`Chessboard.object_points`.
+
+    The order is fixed with the board's colours: the square outside corner 0 is black."""
+    img = np.asarray(image)
+    if img.ndim == 3:
+        if img.shape[2] != 3 or img.dtype != np.uint8:
+            raise CalibrationError(f"view {view}: image {img.shape} {img.dtype}; rule: (H, W, 3) uint8 or (H, W) uint8")
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    elif img.ndim == 2 and img.dtype == np.uint8:
+        gray = img
+    else:
+        raise CalibrationError(f"view {view}: image {img.shape} {img.dtype}; rule: (H, W, 3) uint8 or (H, W) uint8")
+    found, corners = cv2.findChessboardCorners(gray, (board.cols, board.rows),
+                                               flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
+    if not found:
+        raise CalibrationError(f"view {view}: chessboard {board.cols}x{board.rows} not found; rule: the whole "
+                               "board must be visible, sharp and lit in every view")
+    corners = cv2.cornerSubPix(gray, corners, (5, 5), (-1, -1),
+                               (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-4)).reshape(-1, 2)
+    grid = corners.reshape(board.rows, board.cols, 2)
+    # OpenCV may start at any corner and run either way: keep the orders in which the printed
+    # face (+z) faces the camera (x then y turn clockwise on screen) ...
+    candidates = [g for g in (grid, grid[::-1, ::-1], grid[::-1, :], grid[:, ::-1])
+                  if np.cross(g[0, 1] - g[0, 0], g[1, 0] - g[0, 0]) < 0]
+    def outside_is_black(g):
+        p = g[0, 0] - 0.5 * ((g[0, 1] - g[0, 0]) + (g[1, 0] - g[0, 0]))
+        u, v = int(round(p[0])), int(round(p[1]))
+        if not (0 <= v < gray.shape[0] and 0 <= u < gray.shape[1]):
+            return False
+        return gray[v, u] < 0.5 * (int(gray.max()) + int(gray.min()))
+    for g in candidates:  # ... and of those the one with the black square outside corner 0
+        if outside_is_black(g):
+            return g.reshape(-1, 2).astype(np.float64)
+    raise CalibrationError(f"view {view}: chessboard orientation ambiguous (no black square outside corner 0); "
+                           "rule: the board's border squares must be visible")
+
+
+def board_pose(image_points: np.ndarray, board: Chessboard, intrinsic: np.ndarray,
+               distortion: np.ndarray | None = None) -> np.ndarray:
+    """``board2cam`` (4x4) from detected corners by PnP (iterative, LM-refined)."""
+    ok, rvec, tvec = cv2.solvePnP(board.object_points(), np.asarray(image_points, np.float64),
+                                  np.asarray(intrinsic, np.float64), distortion, flags=cv2.SOLVEPNP_ITERATIVE)
+    if not ok:
+        raise CalibrationError("PnP failed on a board view; rule: corners must match the board's layout")
+    return _rt(cv2.Rodrigues(rvec)[0], tvec.ravel())
+
+
+@dataclass
+class HandEyeResult:
+    """The solved calibration. ``X``: ``cam2base`` (eye-to-hand) or ``cam2gripper`` (eye-in-hand);
+    ``Z``: ``board2gripper`` (eye-to-hand) or ``board2base`` (eye-in-hand). Residuals in pixels
+    (board corners) and in mm/deg (``A X = X B`` over all view pairs)."""
+
+    setup: str
+    method: str
+    X: np.ndarray
+    Z: np.ndarray
+    reprojection_rms_px: float
+    per_view_rms_px: list[float]
+    axxb_rotation_rms_deg: float
+    axxb_translation_rms_mm: float
+    n_views: int
+    intrinsic: np.ndarray
+    board: Chessboard = field(default_factory=Chessboard)
+
+    @property
+    def base2cam(self) -> np.ndarray:
+        """Robot base -> camera (the extrinsic of a fixed camera); eye-to-hand only."""
+        if self.setup != "eye_to_hand":
+            raise CalibrationError("base2cam exists for eye_to_hand only; rule: eye_in_hand gives cam2gripper (X)")
+        return np.linalg.inv(self.X)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        for k in ("X", "Z", "intrinsic"):
+            d[k] = np.asarray(d[k]).tolist()
+        if self.setup == "eye_to_hand":
+            d["base2cam"] = self.base2cam.tolist()
+        return d
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "HandEyeResult":
+        d = json.loads(Path(path).read_text())
+        d.pop("base2cam", None)
+        d["board"] = Chessboard(**d["board"])
+        for k in ("X", "Z", "intrinsic"):
+            d[k] = np.asarray(d[k], dtype=np.float64)
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------- maths
+def _rt(R, t) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = R, t
+    return T
+
+
+def _inv(T: np.ndarray) -> np.ndarray:
+    R, t = T[:3, :3], T[:3, 3]
+    return _rt(R.T, -R.T @ t)
+
+
+def rotation_angle_deg(R: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0))))
+
+
+def check_rigid(T, what: str) -> np.ndarray:
+    T = np.asarray(T, dtype=np.float64)
+    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+        raise CalibrationError(f"{what}: {T.shape} with non-finite values or wrong shape; rule: finite 4x4 transform")
+    R = T[:3, :3]
+    with np.errstate(over="ignore", invalid="ignore"):
+        rigid = (np.allclose(R.T @ R, np.eye(3), atol=1e-3) and abs(np.linalg.det(R) - 1) < 1e-3
+                 and np.allclose(T[3], [0, 0, 0, 1]))
+    if not rigid:
+        raise CalibrationError(f"{what}: not a rigid transform; rule: orthonormal rotation, det +1, last row 0 0 0 1")
+    if np.abs(T[:3, 3]).max() > 10:
+        raise CalibrationError(f"{what}: translation {T[:3, 3].round(3).tolist()} m; rule: |t| <= 10 m (metres, not mm)")
+    return T
+
+
+def check_motion_diversity(H: list[np.ndarray]) -> None:
+    """Relative rotations between the robot poses must turn about >= 2 distinct axes."""
+    axes = []
+    for i, j in combinations(range(len(H)), 2):
+        rv = Rotation.from_matrix((_inv(H[j]) @ H[i])[:3, :3]).as_rotvec()
+        if np.degrees(np.linalg.norm(rv)) >= MIN_MOTION_DEG:
+            axes.append(rv / np.linalg.norm(rv))
+    spread = 0.0
+    for a, b in combinations(axes, 2):
+        spread = max(spread, np.degrees(np.arcsin(min(1.0, np.linalg.norm(np.cross(a, b))))))
+    if spread < MIN_AXIS_SPREAD_DEG:
+        raise CalibrationError(
+            f"degenerate robot rotations: {len(axes)} motions of >= {MIN_MOTION_DEG} deg, largest angle between "
+            f"their axes {spread:.1f} deg; rule: rotate about at least two axes differing by >= {MIN_AXIS_SPREAD_DEG} deg")
+
+
+def solve_axxb_park(A: list[np.ndarray], B: list[np.ndarray]) -> np.ndarray:
+    """Park & Martin closed form of ``A_k X = X B_k`` (4x4 lists)."""
+    M = np.zeros((3, 3))
+    for a, b in zip(A, B):
+        M += np.outer(Rotation.from_matrix(b[:3, :3]).as_rotvec(), Rotation.from_matrix(a[:3, :3]).as_rotvec())
+    w, V = np.linalg.eigh(M.T @ M)
+    Rx = V @ np.diag(1 / np.sqrt(np.maximum(w, 1e-12))) @ V.T @ M.T
+    U, _, Vt = np.linalg.svd(Rx)
+    Rx = U @ np.diag([1, 1, np.linalg.det(U @ Vt)]) @ Vt
+    C = np.concatenate([a[:3, :3] - np.eye(3) for a in A])
+    d = np.concatenate([Rx @ b[:3, 3] - a[:3, 3] for a, b in zip(A, B)])
+    tx = np.linalg.lstsq(C, d, rcond=None)[0]
+    return _rt(Rx, tx)
+
+
+def _vec(T):
+    return np.r_[Rotation.from_matrix(T[:3, :3]).as_rotvec(), T[:3, 3]]
+
+
+def _mat(v):
+    return _rt(Rotation.from_rotvec(v[:3]).as_matrix(), v[3:])
+
+
+def calibrate_hand_eye(gripper2base: list, image_points: list, board: Chessboard, intrinsic: np.ndarray,
+                       setup: str = "eye_to_hand", method: str = "reprojection",
+                       distortion: np.ndarray | None = None, min_views: int = MIN_VIEWS) -> HandEyeResult:
+    """Solve a hand-eye calibration from robot poses and the board corners seen at each pose.
+
+    ``gripper2base``: one 4x4 per view (metres); ``image_points``: per view the (cols*rows, 2)
+    corners from :func:`detect_chessboard`; ``intrinsic``: 3x3 K of the (undistorted) camera."""
+    if setup not in SETUPS:
+        raise CalibrationError(f"setup {setup!r}; rule: one of {SETUPS}")
+    if method not in METHODS:
+        raise CalibrationError(f"method {method!r}; rule: one of {METHODS}")
+    if len(gripper2base) != len(image_points):
+        raise CalibrationError(f"{len(gripper2base)} robot poses for {len(image_points)} board views; rule: one pose per view")
+    if len(gripper2base) < max(3, min_views):
+        raise CalibrationError(f"{len(gripper2base)} views; rule: at least {max(3, min_views)} robot poses with the board seen")
+    K = np.asarray(intrinsic, dtype=np.float64)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise CalibrationError(f"intrinsic {K.tolist()}; rule: finite 3x3 K with positive focal lengths")
+    G = [check_rigid(T, f"robot pose {i}") for i, T in enumerate(gripper2base)]
+    n = board.cols * board.rows
+    P = []
+    for i, p in enumerate(image_points):
+        p = np.asarray(p, dtype=np.float64)
+        if p.shape != (n, 2) or not np.all(np.isfinite(p)):
+            raise CalibrationError(f"view {i}: corners of shape {p.shape}; rule: ({n}, 2) finite pixels")
+        P.append(p)
+    H = [_inv(g) if setup == "eye_to_hand" else g for g in G]
+    check_motion_diversity(H)
+    C = [board_pose(p, board, K, distortion) for p in P]
+    A, B = [], []
+    for i, j in combinations(range(len(H)), 2):
+        A.append(_inv(H[j]) @ H[i])
+        B.append(C[j] @ _inv(C[i]))
+    X = solve_axxb_park(A, B)
+    Z = _average_transforms([H[i] @ X @ C[i] for i in range(len(H))])
+    obj = board.object_points()
+
+    def residual(v):
+        Xv, Zv = _mat(v[:6]), _mat(v[6:])
+        out = []
+        for h, p in zip(H, P):
+            c = _inv(Xv) @ _inv(h) @ Zv  # board2cam predicted
+            rv = Rotation.from_matrix(c[:3, :3]).as_rotvec()
+            proj = cv2.projectPoints(obj, rv, c[:3, 3], K, distortion)[0].reshape(-1, 2)
+            out.append((proj - p).ravel())
+        return np.concatenate(out)
+
+    v0 = np.r_[_vec(X), _vec(Z)]
+    if method == "reprojection":
+        v0 = least_squares(residual, v0, method="lm", x_scale="jac").x
+        X, Z = _mat(v0[:6]), _mat(v0[6:])
+    r = residual(v0).reshape(len(H), -1)
+    per_view = np.sqrt((r ** 2).mean(1) * 2)  # RMS of the per-corner pixel distance
+    rms = float(np.sqrt((r ** 2).mean() * 2))
+    rot_res = [rotation_angle_deg((a @ X)[:3, :3].T @ (X @ b)[:3, :3]) for a, b in zip(A, B)]
+    tr_res = [np.linalg.norm((a @ X)[:3, 3] - (X @ b)[:3, 3]) * 1000 for a, b in zip(A, B)]
+    result = HandEyeResult(setup, method, X, Z, rms, per_view.tolist(), float(np.sqrt(np.mean(np.square(rot_res)))),
+                           float(np.sqrt(np.mean(np.square(tr_res)))), len(H), K, board)
+    if not np.isfinite(rms) or rms > MAX_REPROJECTION_RMS_PX:
+        worst = int(np.argmax(per_view))
+        raise CalibrationError(f"calibration reprojection RMS {rms:.2f} px (worst view {worst}: {per_view[worst]:.2f} px); "
+                               f"rule: <= {MAX_REPROJECTION_RMS_PX} px. The robot poses and board views do not agree "
+                               "(wrong pose units or order, wrong setup, or the board moved)")
+    return result
+
+
+def _average_transforms(Ts: list[np.ndarray]) -> np.ndarray:
+    R = Rotation.from_matrix(np.stack([T[:3, :3] for T in Ts])).mean().as_matrix()
+    return _rt(R, np.mean([T[:3, 3] for T in Ts], axis=0))
+
+
+def calibrate_from_images(gripper2base: list, images: list, board: Chessboard, intrinsic: np.ndarray,
+                          setup: str = "eye_to_hand", method: str = "reprojection",
+                          distortion: np.ndarray | None = None, pixel_noise_px: float = 0.0,
+                          rng: np.random.Generator | None = None, min_views: int = MIN_VIEWS) -> HandEyeResult:
+    """Detect the board in every image, then :func:`calibrate_hand_eye`. ``pixel_noise_px``
+    adds Gaussian noise (std per coordinate) to the detected corners (for round-trip tests)."""
+    if len(gripper2base) != len(images):
+        raise CalibrationError(f"{len(gripper2base)} robot poses for {len(images)} images; rule: one pose per image")
+    pts = [detect_chessboard(im, board, view=i) for i, im in enumerate(images)]
+    if pixel_noise_px > 0:
+        rng = rng or np.random.default_rng(0)
+        pts = [p + rng.normal(0, pixel_noise_px, p.shape) for p in pts]
+    return calibrate_hand_eye(gripper2base, pts, board, intrinsic, setup, method, distortion, min_views)
+
+
+def pose_error(T_est: np.ndarray, T_true: np.ndarray) -> tuple[float, float]:
+    """(translation error mm, rotation error deg) between two 4x4 transforms."""
+    return (float(np.linalg.norm(T_est[:3, 3] - T_true[:3, 3]) * 1000),
+            rotation_angle_deg(T_est[:3, :3].T @ T_true[:3, :3]))
