@@ -94,7 +94,12 @@ class CachedBRDFLUTMixin:
         self._give_cameras_brdf_lut()
 
     def _give_cameras_brdf_lut(self):
-        """Also after cameras moved to a new ``sapien.Scene`` (their renderers are new then)."""
+        """Also after cameras moved to a new ``sapien.Scene`` (their renderers are new then).
+        Only when rendering on the CPU: a GPU makes the table in milliseconds, and batched
+        GPU camera groups are left as ManiSkill builds them."""
+        device = getattr(self, "_render_device", None)
+        if device is not None and device.is_cuda():
+            return
         cameras = [*self._sensors.values(), *self._human_render_cameras.values()]
         give_brdf_lut(c for cam in cameras if hasattr(cam, "camera") for c in cam.camera._render_cameras)
 

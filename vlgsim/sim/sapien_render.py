@@ -85,7 +85,8 @@ def add_camera(scene: sapien.Scene, spec: CameraSpec) -> sapien.render.RenderCam
         scene.add_entity(e)
     finally:
         sapien.render.set_camera_shader_dir(previous)
-    give_brdf_lut([c])  # SAPIEN's table from the on-disk cache: no ~6 s generation at the first picture
+    if not torch.cuda.is_available():  # lavapipe (see make_sapien_scene): no ~6 s table generation at the first picture
+        give_brdf_lut([c])
     return place_camera(c, spec)
 
 
