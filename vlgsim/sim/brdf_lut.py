@@ -82,22 +82,35 @@ def read_back_sapien_lut() -> np.ndarray:
     return lut
 
 
-@lru_cache(maxsize=1)
-def brdf_lut() -> Optional[np.ndarray]:
-    """SAPIEN's table from the cache (filled by a child process on first use), or ``None``
-    when it cannot be had (then SAPIEN generates its own, as without this module)."""
-    path = cache_path()
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        p = subprocess.run([sys.executable, "-m", "vlgsim.sim.brdf_lut", str(tmp)], capture_output=True, text=True)
-        if p.returncode != 0 or not tmp.exists():
-            return None
-        os.replace(tmp, path)
+def _load(path: Path) -> Optional[np.ndarray]:
     try:
         lut = np.load(path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):
         return None
     return lut if lut.shape == (LUT_SIZE, LUT_SIZE, 2) and lut.dtype == np.float16 else None
+
+
+@lru_cache(maxsize=1)
+def brdf_lut() -> Optional[np.ndarray]:
+    """SAPIEN's table from the cache (read back by a child process when the cache has no
+    valid one), or ``None`` when it cannot be had (then SAPIEN generates its own, as
+    without this module)."""
+    path = cache_path()
+    lut = _load(path) if path.exists() else None
+    if lut is None:
+        import vlgsim
+
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        root = str(Path(vlgsim.__file__).resolve().parents[1])  # the child imports this vlgsim
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        p = subprocess.run([sys.executable, "-m", "vlgsim.sim.brdf_lut", str(tmp)], capture_output=True, text=True,
+                           env=env)
+        lut = _load(tmp) if p.returncode == 0 and tmp.exists() else None
+        if lut is None:
+            tmp.unlink(missing_ok=True)
+            return None
+        os.replace(tmp, path)
+    return lut
 
 
 @lru_cache(maxsize=1)
