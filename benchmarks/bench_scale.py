@@ -17,7 +17,7 @@
 The worker runs use ``scene_reuse=True`` where the env takes it (the fast path), else the
 default env. Needs >= 2 free cores (``load_average`` before and after is in the JSON: ratios
 taken beside other work are no scaling numbers); the last line printed is one JSON object.
-The default run takes about 3 minutes on 2 quiet cores.
+The default run should take about 3 minutes on 2 quiet cores (estimated from CPU times; not run quiet here).
 
     python benchmarks/bench_scale.py [--episodes 60] [--per-core-episodes 100]
 """
