@@ -1,9 +1,10 @@
 """Scaling of grasp episodes (RealVLG-Grasp-v0, oracle), as ratios measured in the same run.
 
-1. ``per_core_ratio``: episodes/min in one process (one core) with ``scene_reuse=True``
-   divided by ``scene_reuse=False`` (rebuild the scene at every reset). ``null`` when the
-   env does not take the ``scene_reuse`` keyword (then only the rebuild rate is reported).
-   Targets >= 3.0.
+1. ``per_core_ratio``: grasp episodes per core-minute (CPU time of the process) with
+   ``scene_reuse=True`` divided by ``scene_reuse=False`` (rebuild the scene at every reset),
+   from ``benchmarks/bench_reset_reuse.py --episodes N --warmup 5`` (the two modes in two
+   one-thread processes on the same seeds, rows compared). ``null`` when the env does not
+   take the ``scene_reuse`` keyword (then only the rebuild rate is reported). Target >= 3.0.
 2. ``two_worker_ratio``: episodes/min with 2 local workers / 1 worker in steady state
    (episodes finished after each worker's first one, over the time since then); target >= 1.8.
    ``two_worker_ratio_with_startup``: the same over the whole run of ``--episodes`` episodes
@@ -14,9 +15,11 @@
    Ray's own start included).
 
 The worker runs use ``scene_reuse=True`` where the env takes it (the fast path), else the
-default env. Needs >= 2 free cores; the last line printed is one JSON object.
+default env. Needs >= 2 free cores (``load_average`` before and after is in the JSON: ratios
+taken beside other work are no scaling numbers); the last line printed is one JSON object.
+The default run should take about 3 minutes on 2 quiet cores (estimated from CPU times; not run quiet here).
 
-    python benchmarks/bench_scale.py [--episodes 60] [--per-core-episodes 20]
+    python benchmarks/bench_scale.py [--episodes 60] [--per-core-episodes 100]
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ def per_core_rate(env_kwargs: dict, episodes: int, warmup: int = 2) -> dict:
                 successes=sum(r.success for r in results), rows=[(r.seed, r.success, r.failure_mode) for r in results])
 
 
+def per_core_ratio(episodes: int, warmup: int = 5) -> dict:
+    """``bench_reset_reuse.py``'s JSON (per-core rates of both modes, their ratio, same rows)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_reset_reuse.py")
+    p = subprocess.run([sys.executable, script, "--episodes", str(episodes), "--warmup", str(warmup)],
+                       capture_output=True, text=True)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode or not lines:
+        return dict(error=f"bench_reset_reuse.py exit {p.returncode}: {p.stderr[-1500:]}")
+    return json.loads(lines[-1])
+
+
 def child_eval(workers: int, backend: str, episodes: int, env_kwargs: dict, launched: float) -> dict:
     """One cold run (this process was launched at ``launched``, epoch seconds)."""
     from vlgsim.sim_eval.rollout import EvalJob, evaluate
@@ -102,24 +116,22 @@ def _ratio(a, b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--episodes", type=int, default=60, help="episodes of each worker run")
-    ap.add_argument("--per-core-episodes", type=int, default=20)
+    ap.add_argument("--per-core-episodes", type=int, default=100)
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child_eval(**json.loads(args.child))))
         return
-    out: dict = {}
+    out: dict = dict(load_average_before=[round(x, 2) for x in os.getloadavg()])
     reuse = env_takes_scene_reuse()
     out["scene_reuse_keyword"] = reuse
-    rebuild = per_core_rate({"scene_reuse": False} if reuse else {}, args.per_core_episodes)
-    out["per_core_rebuild"] = {k: v for k, v in rebuild.items() if k != "rows"}
     if reuse:
-        fast = per_core_rate({"scene_reuse": True}, args.per_core_episodes)
-        out["per_core_reuse"] = {k: v for k, v in fast.items() if k != "rows"}
-        out["per_core_same_outcomes"] = fast["rows"] == rebuild["rows"]
-        out["per_core_ratio"] = _ratio(fast["per_min"], rebuild["per_min"])
+        out["per_core"] = per_core_ratio(args.per_core_episodes)
+        out["per_core_ratio"] = out["per_core"].get("per_core_ratio")
     else:
+        rebuild = per_core_rate({}, args.per_core_episodes)
+        out["per_core_rebuild"] = {k: v for k, v in rebuild.items() if k != "rows"}
         out["per_core_ratio"] = None
     print(f"per core: {out}", file=sys.stderr, flush=True)
     kw = {"scene_reuse": True} if reuse else {}
@@ -135,6 +147,7 @@ def main():
         out["ray_2"] = ray2
         out["ray_vs_local"] = _ratio(ray2.get("steady_per_min"), two.get("steady_per_min"))
         out["ray_vs_local_with_startup"] = _ratio(ray2.get("with_startup_per_min"), two.get("with_startup_per_min"))
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out))
 
 

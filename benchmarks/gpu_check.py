@@ -20,6 +20,13 @@ phase reached.
 
     python benchmarks/gpu_check.py --out runs/gpu_check.json                 # on a GPU, < 5 min
     python benchmarks/gpu_check.py --smoke --out /tmp/gpu_check_smoke.json   # CPU, tiny counts (CI)
+    python benchmarks/gpu_check.py --physx-gpu-lib shared/linux-so.zip --out runs/gpu_check.json  # no GitHub there
+
+``physx_cuda`` needs PhysX's GPU library, which SAPIEN 3.0.3 downloads from GitHub into
+``~/.sapien/physx/<physx version>/`` at the first GPU simulation (no variable overrides that
+place; ``$HOME`` moves it). No PyPI package ships it for SAPIEN's PhysX
+(``105.1-physx-5.3.1.patch0``), so a machine without GitHub needs it carried:
+``--physx-gpu-lib`` installs it there before the sections run.
 
 The last line printed is the JSON that ``--out`` also receives.
 """
@@ -243,20 +250,54 @@ def _versions() -> dict:
     return out
 
 
+def _physx_gpu_dir():
+    import sapien
+
+    # sapien.physx.enable_gpu() looks only here (Path.home() follows $HOME) and downloads into it if missing
+    return Path.home() / ".sapien" / "physx" / sapien.physx.version()
+
+
 def _physx_gpu_library() -> dict:
     """Where SAPIEN looks for PhysX's GPU library (``physx_cuda`` needs it). SAPIEN downloads it
     from GitHub at the first GPU simulation; on a machine without that network it must be put
-    there by hand (the ``libPhysXGpu_64.so`` of SAPIEN's ``linux-so.zip`` for this PhysX version)."""
+    there first (``--physx-gpu-lib``: the ``libPhysXGpu_64.so`` of SAPIEN's ``linux-so.zip`` for
+    this PhysX version, or that zip)."""
     try:
-        from pathlib import Path
-
-        import sapien
-
-        version = sapien.physx.version()
-        path = Path.home() / ".sapien" / "physx" / version / "libPhysXGpu_64.so"
-        return dict(present=path.exists(), path=str(path), physx_version=version)
+        version = _physx_gpu_dir().name
+        path = _physx_gpu_dir() / "libPhysXGpu_64.so"
+        return dict(present=path.exists(), path=str(path), physx_version=version,
+                    bytes=path.stat().st_size if path.exists() else None)
     except Exception as e:  # noqa: BLE001
         return dict(present=None, error=f"{type(e).__name__}: {e}")
+
+
+def install_physx_gpu_library(source: Path) -> Path:
+    """Put a carried PhysX GPU library where SAPIEN looks for it: ``source`` is the
+    ``libPhysXGpu_64.so`` itself or SAPIEN's ``linux-so.zip`` holding it (from
+    ``github.com/sapien-sim/physx-precompiled/releases/download/<physx version>/``, fetched on
+    a machine with that network). Returns the installed path."""
+    import shutil
+    import zipfile
+
+    source = Path(source)
+    if not source.is_file():
+        raise FileNotFoundError(f"--physx-gpu-lib {source}: no such file; rule: libPhysXGpu_64.so or linux-so.zip")
+    dest = _physx_gpu_dir() / "libPhysXGpu_64.so"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as z:
+            names = [n for n in z.namelist() if n.endswith("libPhysXGpu_64.so")]
+            if not names:
+                raise ValueError(f"--physx-gpu-lib {source}: the zip holds no libPhysXGpu_64.so")
+            with z.open(names[0]) as f, open(dest, "wb") as out:
+                shutil.copyfileobj(f, out)
+    else:
+        with open(source, "rb") as f:
+            if f.read(4) != b"\x7fELF":
+                raise ValueError(f"--physx-gpu-lib {source}: not a shared library (no ELF header); "
+                                 f"rule: libPhysXGpu_64.so or linux-so.zip")
+        shutil.copyfile(source, dest)
+    return dest
 
 
 def _cuda_info() -> dict:
@@ -289,6 +330,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--isolate", action=argparse.BooleanOptionalAction, default=True,
                     help="one child process per section (default; ManiSkill allows one GPU sim per process)")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    ap.add_argument("--physx-gpu-lib", type=Path, default=None,
+                    help="a carried libPhysXGpu_64.so (or SAPIEN's linux-so.zip): installed where SAPIEN looks for it "
+                         "first, for machines that cannot download it")
     ap.add_argument("--child", nargs=2, metavar=("SECTION", "ARGS_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -321,6 +365,8 @@ def main(argv=None) -> dict:
     plan += [("warp_synthesis", d, "warp", dict(device=d, grasps=cpu_grasps if d == "cpu" else grasps,
                                                 iterations=iterations)) for d in devices]
     plan += [p for n in counts[1:] for p in count_plan(n)]
+    if args.physx_gpu_lib is not None:
+        install_physx_gpu_library(args.physx_gpu_lib)
     report: dict = dict(config=config, versions=_versions(), cuda=_cuda_info(),
                         physx_gpu_library=_physx_gpu_library(), closed_loop={}, oracle_batched=None,
                         warp_synthesis={})

@@ -217,3 +217,26 @@ def test_ray_units_stream_results_and_raise_unit_errors(ray_cluster):
         list(run_units(spec, [1, "boom"], RAY))
     with pytest.raises(WorkerSetupError, match="policy 'telepathy' is unknown"):
         list(run_units(WorkerSpec(_bad_setup, _square), [1, 2, 3], RAY))
+
+
+def _thread_settings(state, u):
+    import torch
+
+    from vlgsim.workers import ONE_THREAD_ENV
+
+    return {k: os.environ.get(k) for k in ONE_THREAD_ENV} | {"torch_threads": torch.get_num_threads(), "pid": os.getpid()}
+
+
+def test_local_workers_run_one_thread_each_and_the_driver_keeps_its_settings(monkeypatch):
+    from vlgsim.workers import ONE_THREAD_ENV
+
+    for k in ONE_THREAD_ENV:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own setting is passed on, not overridden
+    got = dict(run_units(WorkerSpec(_state, _thread_settings), list(range(6)), Backend("local", 2)))
+    assert sorted(got) == list(range(6)) and os.getpid() not in {g["pid"] for g in got.values()}  # spawned workers
+    for g in got.values():
+        assert (g["LP_NUM_THREADS"], g["OPENBLAS_NUM_THREADS"], g["MKL_NUM_THREADS"]) == ("1", "1", "1")
+        assert g["OMP_NUM_THREADS"] == "3" and g["torch_threads"] == 1
+    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert all(k not in os.environ for k in ONE_THREAD_ENV if k != "OMP_NUM_THREADS")

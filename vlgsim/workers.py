@@ -78,9 +78,30 @@ class WorkerSpec:
     """In worker processes: one thread for torch and lavapipe (one core per worker)."""
 
 
+ONE_THREAD_ENV = ("LP_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Thread pools sized by the environment when a library loads: lavapipe's rasteriser,
+OpenMP, numpy's OpenBLAS, MKL. One each per worker, so N workers do not fight over N cores."""
+
+
+@contextmanager
+def _one_thread_children(on: bool = True):
+    """While inside, processes started from this one (spawned workers, a private Ray
+    instance's raylet and its workers) see one-thread settings for the variables of
+    :data:`ONE_THREAD_ENV` the user did not set; this process's own settings come back after."""
+    added = [k for k in ONE_THREAD_ENV if on and k not in os.environ]
+    for k in added:
+        os.environ[k] = "1"
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _single_thread() -> None:
     os.environ["LP_NUM_THREADS"] = "1"  # before SAPIEN/lavapipe starts in this process
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    for k in ONE_THREAD_ENV[1:]:  # read when those libraries load: too late for any loaded already
+        os.environ.setdefault(k, "1")
     try:
         import torch
 
@@ -140,7 +161,8 @@ def _local_units(spec: WorkerSpec, units: list, workers: int) -> Iterator[tuple[
     pending, suspects = deque(range(len(units))), deque()
     ctx = mp.get_context("spawn")
     while pending or suspects:
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(spec,)) as pool:
+        with _one_thread_children(spec.single_thread), \
+                ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(spec,)) as pool:
             inflight: dict = {}
             broken = False
             while (pending or suspects or inflight) and not broken:
@@ -209,7 +231,7 @@ def ray_init(backend: Backend) -> bool:
     if ray.is_initialized():
         return False
     if backend.address is None:
-        with _loopback_ray():
+        with _loopback_ray(), _one_thread_children():
             # its workers are children of this process: they see this environment (PYTHONPATH included)
             ray.init(num_cpus=backend.workers or os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      configure_logging=False)

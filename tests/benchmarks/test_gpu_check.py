@@ -49,3 +49,32 @@ def test_child_process_reports_errors_and_timeouts():
     assert slow["error"].startswith("timed out after 1 s")
     unknown = gc.run_child("nonsense", {}, timeout_s=120, isolate=True)
     assert "rule: realvlg, pickcube, oracle or warp" in unknown["error"]
+
+
+def test_carried_physx_gpu_library_is_installed_where_sapien_looks(tmp_path, monkeypatch):
+    import zipfile
+
+    import sapien
+
+    gc = _load()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # SAPIEN's place is under Path.home()
+    expected = tmp_path / "home" / ".sapien" / "physx" / sapien.physx.version() / "libPhysXGpu_64.so"
+    assert gc._physx_gpu_library() == dict(present=False, path=str(expected), physx_version=sapien.physx.version(),
+                                           bytes=None)
+    so = tmp_path / "libPhysXGpu_64.so"
+    so.write_bytes(b"\x7fELF" + b"\0" * 60)
+    assert gc.install_physx_gpu_library(so) == expected and expected.read_bytes() == so.read_bytes()
+    expected.unlink()
+    with zipfile.ZipFile(tmp_path / "linux-so.zip", "w") as z:  # SAPIEN's release asset holds the library
+        z.writestr("linux-so/libPhysXGpu_64.so", b"\x7fELF zipped")
+    gc.install_physx_gpu_library(tmp_path / "linux-so.zip")
+    assert expected.read_bytes() == b"\x7fELF zipped" and gc._physx_gpu_library()["present"]
+    (tmp_path / "notes.txt").write_text("not a library")
+    with pytest.raises(ValueError, match="no ELF header"):
+        gc.install_physx_gpu_library(tmp_path / "notes.txt")
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w") as z:
+        z.writestr("readme.md", "nothing")
+    with pytest.raises(ValueError, match="holds no libPhysXGpu_64.so"):
+        gc.install_physx_gpu_library(tmp_path / "empty.zip")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        gc.install_physx_gpu_library(tmp_path / "missing.so")

@@ -11,13 +11,19 @@ geometry (one convex shape each) and, concatenated, the part's visual mesh.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import trimesh
 
+from vlgsim.assets import colors as _colors
+from vlgsim.assets.cache import cache_dir
 from vlgsim.assets.colors import COLORS, METAL_RGB, DARK_RGB
 
 SPLITS = ("seen", "novel")
@@ -329,10 +335,40 @@ def categories_in_split(split: str) -> tuple[str, ...]:
     return tuple(n for n, c in CATEGORIES.items() if split == "all" or c.split == split)
 
 
+@lru_cache(maxsize=1)
+def geometry_version() -> str:
+    """Hash of what a geometry depends on (this module, the colours, trimesh and numpy):
+    on-disk geometry of other versions is never read."""
+    h = hashlib.sha1()
+    for f in (__file__, _colors.__file__):
+        h.update(Path(f).read_bytes())
+    h.update(f"{trimesh.__version__} {np.__version__}".encode())
+    return h.hexdigest()[:16]
+
+
+def _geometry_file(category: str, scale: float) -> Path:
+    return cache_dir("geometry") / f"{geometry_version()}-{category}-{scale!r}.pkl"
+
+
 @lru_cache(maxsize=1024)
 def object_geometry(category: str, scale: float) -> tuple[ObjectPart, ...]:
-    """Parts of a category at a size (cached; colour-free: main parts have ``rgb=None``)."""
-    return CATEGORIES[category].build(scale, None)
+    """Parts of a category at a size (colour-free: main parts have ``rgb=None``). Cached in
+    memory and on disk, so every process on a machine builds a geometry once (the pickled
+    meshes are the same arrays: same files, shapes and labels)."""
+    path = _geometry_file(category, scale)
+    try:
+        with open(path, "rb") as f:
+            parts = pickle.load(f)
+        if isinstance(parts, tuple) and all(isinstance(p, ObjectPart) for p in parts):
+            return parts
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
+        pass
+    parts = CATEGORIES[category].build(scale, None)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(parts, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    return parts
 
 
 @lru_cache(maxsize=2048)

@@ -35,7 +35,7 @@ from vlgsim.scenes.bimanual import (
     BimanualScene,
     BodySpec,
 )
-from vlgsim.sim.maniskill_env import LightClearMixin, builtin_pinocchio
+from vlgsim.sim.maniskill_env import CachedBRDFLUTMixin, LightClearMixin, builtin_pinocchio
 
 HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
 """Each arm tucked back above its own table edge: out of the other arm's way."""
@@ -52,7 +52,7 @@ def _material():
                                                restitution=0.0)
 
 
-class BimanualBackendEnv(LightClearMixin, BaseEnv):
+class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     """One sub-scene of the bimanual table; the task env (``vlgsim.envs.bimanual``) owns it."""
 
     SUPPORTED_ROBOTS = [("panda", "panda")]

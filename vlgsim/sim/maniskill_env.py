@@ -31,6 +31,7 @@ from mani_skill.utils.structs.pose import Pose
 
 from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
+from vlgsim.sim.brdf_lut import give_brdf_lut
 from vlgsim.sim.grasp_primitive import GraspPlan, GraspTrace, execute_topdown_grasp
 from vlgsim.sim.maniskill_scene import (ObjectPool, add_lighting, build_object_slots, camera_config, capture_rgbd_seg,
                                         parked_position, replace_object_slots)
@@ -83,7 +84,27 @@ class LightClearMixin:
         self._hidden_objects = []
 
 
-class TabletopBackendEnv(LightClearMixin, BaseEnv):
+class CachedBRDFLUTMixin:
+    """Cameras of a ManiSkill env get SAPIEN's BRDF table from the on-disk cache
+    (:mod:`vlgsim.sim.brdf_lut`), so a process's first picture does not generate it (~6 s of
+    CPU with lavapipe); the images are the same."""
+
+    def _setup_sensors(self, options: dict):
+        super()._setup_sensors(options)
+        self._give_cameras_brdf_lut()
+
+    def _give_cameras_brdf_lut(self):
+        """Also after cameras moved to a new ``sapien.Scene`` (their renderers are new then).
+        Only when rendering on the CPU: a GPU makes the table in milliseconds, and batched
+        GPU camera groups are left as ManiSkill builds them."""
+        device = getattr(self, "_render_device", None)
+        if device is not None and device.is_cuda():
+            return
+        cameras = [*self._sensors.values(), *self._human_render_cameras.values()]
+        give_brdf_lut(c for cam in cameras if hasattr(cam, "camera") for c in cam.camera._render_cameras)
+
+
+class TabletopBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     SUPPORTED_ROBOTS = ["panda"]
     max_objects = 8
 
@@ -167,6 +188,7 @@ class TabletopBackendEnv(LightClearMixin, BaseEnv):
         specs = [o.spec for o in self.scenes[0].objects]
         self._set_scene_config()  # SAPIEN's global PhysX settings, as a rebuild applies them
         self.object_slots = replace_object_slots(self.scene, self.object_pool, self.object_slots, self._slot_specs, specs)
+        self._give_cameras_brdf_lut()
         self._slot_specs = specs
         self.n_objects = np.array([len(specs)])
         self.target_slot = np.array([self.scenes[0].target_index])

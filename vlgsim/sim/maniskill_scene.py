@@ -9,6 +9,7 @@ GPU simulation): slot k of every sub-scene is merged into one ManiSkill ``Actor`
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import OrderedDict
 from functools import lru_cache
@@ -24,7 +25,7 @@ from mani_skill.utils.structs.pose import Pose
 
 from vlgsim.assets.cache import cache_dir
 from vlgsim.assets import ObjectAsset, ObjectSpec, build_object
-from vlgsim.assets.objects import object_geometry
+from vlgsim.assets.objects import geometry_version, object_geometry
 from vlgsim.scenes import CameraSpec, Lighting
 
 OBJECT_FRICTION = 1.0
@@ -55,8 +56,21 @@ def _mesh_file(mesh) -> str:
 
 @lru_cache(maxsize=1024)
 def _part_files(category: str, scale: float) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Per part: (visual mesh file, convex piece files), written once per process."""
-    return tuple((_mesh_file(p.mesh), tuple(_mesh_file(q) for q in p.pieces)) for p in object_geometry(category, scale))
+    """Per part: (visual mesh file, convex piece files), written once per machine: an index
+    file per geometry version, category and size names them for later processes."""
+    folder = mesh_cache_dir()
+    index = folder / f"index-{geometry_version()}-{category}-{scale!r}.json"
+    try:
+        names = json.loads(index.read_text())
+        if all((folder / n).exists() for visual, pieces in names for n in [visual, *pieces]):
+            return tuple((str(folder / visual), tuple(str(folder / n) for n in pieces)) for visual, pieces in names)
+    except (OSError, ValueError, TypeError):
+        pass
+    files = tuple((_mesh_file(p.mesh), tuple(_mesh_file(q) for q in p.pieces)) for p in object_geometry(category, scale))
+    tmp = index.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps([[Path(v).name, [Path(q).name for q in qs]] for v, qs in files]))
+    os.replace(tmp, index)
+    return files
 
 
 def add_object_shapes(builder, asset: ObjectAsset, collision: bool = True) -> None:

@@ -17,6 +17,7 @@ from transforms3d.euler import euler2quat
 
 from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
+from vlgsim.sim.brdf_lut import give_brdf_lut
 from vlgsim.sim.maniskill_scene import ObjectPool, add_lighting, add_object_shapes
 
 def _table_model() -> str:
@@ -84,6 +85,8 @@ def add_camera(scene: sapien.Scene, spec: CameraSpec) -> sapien.render.RenderCam
         scene.add_entity(e)
     finally:
         sapien.render.set_camera_shader_dir(previous)
+    if not torch.cuda.is_available():  # lavapipe (see make_sapien_scene): no ~6 s table generation at the first picture
+        give_brdf_lut([c])
     return place_camera(c, spec)
 
 

@@ -1,0 +1,59 @@
+"""CPU seconds a worker spends before its first episode: imports, ``gym.make`` of
+``RealVLG-Grasp-v0`` (first picture included), first reset; with SAPIEN's BRDF table from the
+on-disk cache (``VLGSIM_BRDF_LUT=1``, the default) and with SAPIEN generating it
+(``VLGSIM_BRDF_LUT=0``). Each in a fresh one-thread process, one after the other.
+
+    python benchmarks/bench_worker_startup.py
+
+The last line is one JSON object (``cached_lut``, ``generated_lut``: cumulative CPU seconds
+after each phase; ``speedup``: generated / cached total).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def child() -> dict:
+    import time
+
+    c0 = time.process_time()
+    import gymnasium as gym
+    import torch
+
+    torch.set_num_threads(1)
+    import vlgsim  # noqa: F401
+
+    out = dict(imports=time.process_time() - c0)
+    env = gym.make("vlgsim:RealVLG-Grasp-v0")
+    out["make"] = time.process_time() - c0
+    env.reset(seed=5)
+    out["first_reset"] = time.process_time() - c0
+    env.close()
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def main():
+    if sys.argv[1:] == ["--child"]:
+        print(json.dumps(child()))
+        return
+    from vlgsim.sim.brdf_lut import brdf_lut
+
+    brdf_lut()  # fill the on-disk cache first (once per machine)
+    res = {}
+    for name, flag in (("generated_lut", "0"), ("cached_lut", "1")):
+        env = dict(os.environ, VLGSIM_BRDF_LUT=flag, LP_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"], env=env, capture_output=True,
+                           text=True, check=True)
+        res[name] = json.loads(p.stdout.strip().splitlines()[-1])
+        print(f"{name}: {res[name]}", file=sys.stderr)
+    res["speedup"] = round(res["generated_lut"]["first_reset"] / res["cached_lut"]["first_reset"], 2)
+    res["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Where the CPU time of an oracle grasp episode (``RealVLG-Grasp-v0``) goes, per phase.
+
+Wraps a few functions with ``time.process_time()`` counters (low overhead, unlike cProfile,
+which inflates Python-heavy code several times), runs ``--warmup`` episodes, then
+``--episodes`` timed ones on seeds 1000, 1001, ... and prints ms of CPU per episode for each
+phase (phases nest: ``pool_take`` is inside ``replace_object_slots``).
+
+    python benchmarks/profile_grasp_episode.py [--rebuild] [--episodes 40] [--warmup 5]
+
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import time
+
+os.environ.setdefault("LP_NUM_THREADS", "1")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rebuild", action="store_true", help="scene_reuse=False (rebuild the scene at every reset)")
+    ap.add_argument("--episodes", type=int, default=40)
+    ap.add_argument("--warmup", type=int, default=5)
+    args = ap.parse_args()
+    import gymnasium as gym
+    import torch
+
+    torch.set_num_threads(1)
+    import mani_skill.envs.scene as ms_scene
+
+    import vlgsim  # noqa: F401
+    import vlgsim.envs.realvlg_grasp as grasp_env
+    import vlgsim.sim.maniskill_env as backend
+    import vlgsim.sim.maniskill_scene as scene_build
+    from vlgsim.policies import make_policy
+    from vlgsim.sim_eval.rollout import run_episode
+
+    cpu, calls = collections.Counter(), collections.Counter()
+
+    def count(owner, name, label):
+        f = getattr(owner, name)
+
+        def timed(*a, **k):
+            c = time.process_time()
+            try:
+                return f(*a, **k)
+            finally:
+                cpu[label] += time.process_time() - c
+                calls[label] += 1
+
+        setattr(owner, name, timed)
+
+    count(ms_scene.ManiSkillScene, "step", "physx_step")
+    count(backend, "replace_object_slots", "replace_object_slots")
+    count(scene_build.ObjectPool, "take", "pool_take")
+    count(scene_build, "_part_files", "mesh_files")
+    count(backend.TabletopBackendEnv, "capture", "render")
+    count(backend, "execute_topdown_grasp", "grasp_primitive")
+    count(grasp_env, "grasp_labels", "grasp_labels")
+    count(grasp_env.RealVLGGraspEnv, "sample_scene", "sample_scene")
+    env = gym.make("vlgsim:RealVLG-Grasp-v0", scene_reuse=not args.rebuild)
+    policy = make_policy("oracle", env, seed=0)
+    for i in range(args.warmup):
+        run_episode(env, policy, i, 101_000 + i)
+    cpu.clear()
+    calls.clear()
+    c0 = time.process_time()
+    for i in range(args.episodes):
+        run_episode(env, policy, i, 1000 + i)
+    total = time.process_time() - c0
+    pool = env.unwrapped.object_pool
+    env.close()
+    n = args.episodes
+    out = dict(scene_reuse=not args.rebuild, episodes=n, cpu_ms_per_episode=round(1000 * total / n, 1),
+               phases_ms_per_episode={k: round(1000 * v / n, 1) for k, v in cpu.most_common()},
+               calls_per_episode={k: round(v / n, 2) for k, v in calls.items()},
+               pool_built=pool.built, pool_reused=pool.reused,
+               load_average=[round(x, 2) for x in os.getloadavg()])
+    for k, v in out["phases_ms_per_episode"].items():
+        print(f"  {k:22s} {v:7.1f} ms/episode  ({out['calls_per_episode'][k]} calls)")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
