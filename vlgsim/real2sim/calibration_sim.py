@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 
 from vlgsim.real2sim.calibration import Chessboard, _inv, _rt
 from vlgsim.scenes.camera import CameraSpec, look_at
-from vlgsim.sim.board_render import ChessboardRenderer
+from vlgsim.sim.board_render import BoardRenderer
 from vlgsim.sim.maniskill_env import ROBOT_BASE
 
 BASE2WORLD = _rt(np.eye(3), ROBOT_BASE)
@@ -48,14 +48,13 @@ def _random_tilt(rng, max_deg: float) -> np.ndarray:
 
 def simulate_board_views(setup: str = "eye_to_hand", n_views: int = 12, seed: int = 0,
                          board: Chessboard = Chessboard(), camera: CameraSpec | None = None,
-                         max_tilt_deg: float = 25.0, renderer: ChessboardRenderer | None = None) -> SimCalibrationSet:
+                         max_tilt_deg: float = 25.0, renderer: BoardRenderer | None = None) -> SimCalibrationSet:
     """Render ``n_views`` board views at seeded robot poses. Rotations are random about every
     axis, so the set is well conditioned (tests make degenerate sets on purpose)."""
     camera = camera or CameraSpec.d435(640, 480)
     rng = np.random.default_rng(seed)
-    renderer = renderer or ChessboardRenderer(board.cols, board.rows, board.square_m, camera.width, camera.height,
-                                              camera.intrinsic)
-    centre_in_board = np.array([(board.cols - 1) / 2, (board.rows - 1) / 2, 0]) * board.square_m
+    renderer = renderer or BoardRenderer(board, camera.width, camera.height, camera.intrinsic)
+    centre_in_board = board.center()
     G, images = [], []
     if setup == "eye_to_hand":
         cam2world = camera.cam2world
