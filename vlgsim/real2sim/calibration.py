@@ -14,8 +14,11 @@ Both are ``A X = X B`` problems: with ``H_i = gripper2base_i`` (eye-in-hand) or 
 (eye-to-hand), ``Z = H_i X C_i`` is the same for every view (``C_i = board2cam_i``).
 Methods: ``park`` (Park & Martin 1994, closed form over all view pairs) and ``reprojection``
 (``park``, then a Levenberg-Marquardt refinement of X and Z on the corners' pixel error, as
-OpenCV's ``calibrateRobotWorldHandEye`` refines; the default). OpenCV >= 5.0's Python
-bindings no longer expose ``cv2.calibrateHandEye``, so both are written here (numpy, scipy).
+OpenCV's ``calibrateRobotWorldHandEye`` refines; the default), written here (numpy, scipy)
+because opencv-python 5.0.0.93 (the newest on PyPI, also -contrib) does not expose
+``cv2.calibrateHandEye`` (opencv/opencv#29565; fixed upstream by #29584, unreleased). Where a
+cv2 has it, ``opencv_tsai`` / ``opencv_park`` / ``opencv_horaud`` / ``opencv_andreff`` /
+``opencv_daniilidis`` call it (closed form, no refinement); elsewhere they raise the rule.
 
 Bad sets raise :class:`CalibrationError` naming the rule: too few views, a board not found,
 robot poses that are not rigid transforms, rotations about fewer than two distinct axes,
@@ -35,7 +38,17 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 SETUPS = ("eye_to_hand", "eye_in_hand")
-METHODS = ("park", "reprojection")
+OPENCV_METHODS = {"opencv_tsai": "CALIB_HAND_EYE_TSAI", "opencv_park": "CALIB_HAND_EYE_PARK",
+                  "opencv_horaud": "CALIB_HAND_EYE_HORAUD", "opencv_andreff": "CALIB_HAND_EYE_ANDREFF",
+                  "opencv_daniilidis": "CALIB_HAND_EYE_DANIILIDIS"}
+"""``cv2.calibrateHandEye`` with these flags, where the installed OpenCV exposes it."""
+METHODS = ("park", "reprojection", *OPENCV_METHODS)
+
+
+def opencv_hand_eye_available() -> bool:
+    """True when this cv2 exposes ``calibrateHandEye`` (opencv-python 5.0.0.93, the newest on
+    PyPI, does not: opencv/opencv#29565, fixed upstream by #29584; 4.x builds do)."""
+    return hasattr(cv2, "calibrateHandEye")
 MIN_VIEWS = 5
 MIN_CORNERS = 6
 """Fewest board corners a view must show (a ChArUco view may show part of the board)."""
@@ -412,7 +425,16 @@ def calibrate_hand_eye(gripper2base: list, image_points: list, board: Chessboard
     for i, j in combinations(range(len(H)), 2):
         A.append(_inv(H[j]) @ H[i])
         B.append(C[j] @ _inv(C[i]))
-    X = solve_axxb_park(A, B)
+    if method in OPENCV_METHODS:
+        if not opencv_hand_eye_available():
+            raise CalibrationError(f"method {method!r} needs cv2.calibrateHandEye, which OpenCV {cv2.__version__}'s Python "
+                                   "bindings lack (opencv/opencv#29565); rule: an OpenCV build that has it, or "
+                                   "method park / reprojection")
+        Rx, tx = cv2.calibrateHandEye([h[:3, :3] for h in H], [h[:3, 3] for h in H], [c[:3, :3] for c in C],
+                                      [c[:3, 3] for c in C], method=getattr(cv2, OPENCV_METHODS[method]))
+        X = _rt(np.asarray(Rx), np.asarray(tx).ravel())
+    else:
+        X = solve_axxb_park(A, B)
     Z = _average_transforms([H[i] @ X @ C[i] for i in range(len(H))])
     obj = board.object_points()
 

@@ -35,7 +35,7 @@ def calibrate_cmd(
     execute: bool = typer.Option(False, "--execute", help="with --robot sim/franka: move (default: dry run, nothing moves)"),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="recorded folder: poses.json, images/, intrinsic.json"),
     setup: str = typer.Option("eye_to_hand", "--setup", help="eye_to_hand (fixed camera) or eye_in_hand"),
-    method: str = typer.Option("reprojection", "--method", help="reprojection (default) or park (closed form)"),
+    method: str = typer.Option("reprojection", "--method", help="reprojection (default), park (closed form), or opencv_tsai|park|horaud|andreff|daniilidis where cv2 has calibrateHandEye"),
     board_kind: str = typer.Option("chessboard", "--board", help="chessboard or charuco"),
     views: int = typer.Option(12, "--views", min=1, help="number of poses (sim-views, or of the safe preset)"),
     noise_px: float = typer.Option(0.5, "--noise-px", min=0.0, help="with --robot sim-views: corner noise (px)"),
