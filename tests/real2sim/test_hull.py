@@ -37,6 +37,16 @@ def slab_frame(size=SLAB, centre=(0.02, -0.03)):
     return RGBDFrame(rgb, depth, cam.intrinsic, cam.extrinsic), mask
 
 
+@pytest.fixture(scope="module", autouse=True)
+def forget_hulls():
+    """Hulls registered here are removed afterwards (other tests iterate CATEGORIES)."""
+    before = set(CATEGORIES)
+    yield
+    for name in set(CATEGORIES) - before:
+        CATEGORIES.pop(name)
+        HULL_VERTICES.pop(name, None)
+
+
 @pytest.fixture(scope="module")
 def hull_twin():
     frame, mask = slab_frame()
