@@ -110,3 +110,10 @@ def test_charuco_rules():
         CharucoBoard(7, 5, 0.03, 0.04)
     with pytest.raises(CalibrationError, match="no more than DICT_4X4_50"):
         CharucoBoard(15, 11, 0.02, 0.012)
+
+
+def test_sim_panda_dry_run(tmp_path):
+    """--robot sim: the SAPIEN Panda stand-in behind the same safety layer; dry run by default."""
+    res = _calibrate(["--robot", "sim", "--setup", "eye_to_hand", "--views", "5", "--out", str(tmp_path / "calib.json")])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert "DRY RUN" in res.output and "sim-panda" in res.output and not (tmp_path / "calib.json").exists()

@@ -99,16 +99,22 @@ def _collect_on_robot(robot_spec: str, camera_spec: str, setup: str, board, view
     elif not camera_spec.startswith("realsense"):
         raise ValueError(f"--camera {camera_spec!r}; rule: sim-board or realsense[:EXTRINSIC_FILE] for calibration")
     robot, limits = make_robot(robot_spec, seed=seed)
-    with SafeRobot(robot, limits, execute=execute) as safe:
-        holder["safe"] = safe
-        if sim_cam is not None:
-            grab, K, truth = sim_cam.grab, sim_cam.intrinsic, sim_cam.X_true
-        else:
-            from vlgsim.real2sim.cameras import RealSenseCamera
+    cam = None
+    if sim_cam is not None:
+        grab, K, truth = sim_cam.grab, sim_cam.intrinsic, sim_cam.X_true
+    else:  # (written for a D435 on hardware; never run here, no camera)
+        from vlgsim.real2sim.cameras import RealSenseCamera
 
-            cam = RealSenseCamera(np.eye(4))  # the extrinsic is what this calibration finds
-            grab, K, truth = (lambda: cam.read().rgb), cam.read().intrinsic, None
-        got = collect_views(safe, grab, views, on_view=lambda i, T: typer.echo(f"view {i}: TCP at {T[:3, 3].round(3).tolist()} m"))
+        cam = RealSenseCamera(np.eye(4))  # the extrinsic is what this calibration finds
+        grab, K, truth = (lambda: cam.read().rgb), cam.intrinsic, None
+    try:
+        with SafeRobot(robot, limits, execute=execute) as safe:
+            holder["safe"] = safe
+            got = collect_views(safe, grab, views,
+                                on_view=lambda i, T: typer.echo(f"view {i}: TCP at {T[:3, 3].round(3).tolist()} m"))
+    finally:
+        if cam is not None:
+            cam.close()
     if not execute:
         typer.echo(f"DRY RUN: the {views}-pose preset ({got.commands_checked} commands) passed the safety checks on "
                    f"{robot.name}; nothing moved. Rerun with --execute to move and calibrate.")
