@@ -75,7 +75,8 @@ def report(out: Path) -> dict:
                                   r[name]["n_hidden"], error=r[name]["error"]) for r in rows]
         s = summarize(results)
         g = [r[name]["grasp_success"] for r in rows if "grasp_success" in r[name]]
-        s.update(grasp_round_trips=len(g), grasp_success=float(np.mean(g)) if g else None)
+        s.update(grasp_round_trips=len(g), grasp_success=float(np.mean(g)) if g else None,
+                 hull_fallbacks=sum(o["fitted_category"].startswith("hull_") for r in rows for o in r[name]["objects"]))
         summary[name] = s
     orig = [r["original_oracle_success"] for r in rows if "original_oracle_success" in r]
     summary["original_oracle_success"] = float(np.mean(orig)) if orig else None

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.sim
 
 def test_calibrate_sim_writes_extrinsic(tmp_path):
     out = tmp_path / "calib.json"
-    r = CliRunner().invoke(app, ["real", "calibrate", "--robot", "sim", "--views", "8", "--out", str(out)])
+    r = CliRunner().invoke(app, ["real", "calibrate", "--robot", "sim-views", "--views", "8", "--out", str(out)])
     assert r.exit_code == 0, r.output
     d = json.loads(out.read_text())
     assert d["setup"] == "eye_to_hand" and d["n_views"] == 8 and d["reprojection_rms_px"] < 1.5
@@ -25,7 +25,9 @@ def test_calibrate_sim_writes_extrinsic(tmp_path):
 
 def test_calibrate_and_twin_errors_name_the_rule(tmp_path):
     r = CliRunner().invoke(app, ["real", "calibrate", "--robot", "franka", "--out", str(tmp_path / "c.json")])
-    assert r.exit_code == 2 and "rule: --robot sim" in r.output
+    assert r.exit_code == 2 and "rule: franka:HOST" in r.output
+    r = CliRunner().invoke(app, ["real", "calibrate", "--board", "aruco", "--out", str(tmp_path / "c.json")])
+    assert r.exit_code == 2 and "board 'aruco'; rule: one of" in r.output
     (tmp_path / "frame").mkdir()
     r = CliRunner().invoke(app, ["real", "twin", "--frame", str(tmp_path / "frame"), "--out", str(tmp_path / "t")])
     assert r.exit_code == 2 and "rgb.png is missing" in r.output

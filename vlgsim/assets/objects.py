@@ -330,9 +330,66 @@ Thin parts lying flat (knife and spatula blades, the apple's stem, the can's lid
 
 
 def categories_in_split(split: str) -> tuple[str, ...]:
+    """The library's categories of a split (``all``: both splits; never registered hulls)."""
     if split not in SPLITS + ("all",):
         raise ValueError(f"split {split!r} must be one of {SPLITS + ('all',)}")
-    return tuple(n for n, c in CATEGORIES.items() if split == "all" or c.split == split)
+    return tuple(n for n, c in CATEGORIES.items() if c.split in SPLITS and (split == "all" or c.split == split))
+
+
+# --------------------------------------------------------------------------- convex hulls
+HULL_PREFIX = "hull_"
+HULL_SPLIT = "hull"
+"""Registered hulls sit in no sampling split: scenes get them only from a reconstruction."""
+HULL_MAX_VERTICES = 64
+"""PhysX cooks at most 255 vertices per convex shape; fewer keep contacts cheap."""
+HULL_DENSITY = 300.0
+HULL_VERTICES: dict[str, np.ndarray] = {}
+"""Registered hull name -> its (N, 3) vertices (object frame, metres, scale 1)."""
+
+
+def is_hull(category: str) -> bool:
+    return category.startswith(HULL_PREFIX)
+
+
+def category_noun(category: str) -> str:
+    """The word language uses for a category (a hull is just an "object")."""
+    return "object" if is_hull(category) else category
+
+
+def register_hull(points, name: str | None = None) -> str:
+    """Register the convex hull of ``points`` ((N, 3), object frame: metres, z up, resting on
+    z = 0, origin at the footprint's centre) as a category; returns its name, ``hull_`` + a
+    digest of the vertices (the same points give the same name in every process), or ``name``
+    (a saved scene re-registering its hull). The hull keeps at most :data:`HULL_MAX_VERTICES`
+    vertices (farthest-point subset)."""
+    if name is not None and (not isinstance(name, str) or not is_hull(name) or len(name) > 64):
+        raise ValueError(f"hull name {name!r}; rule: a string starting with {HULL_PREFIX!r}, at most 64 characters")
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 3 or len(p) < 4 or not np.all(np.isfinite(p)):
+        raise ValueError(f"hull points of shape {p.shape}; rule: (N >= 4, 3) finite metres")
+    ext = np.ptp(p, axis=0)
+    if ext.max() > 0.5 or p[:, 2].min() < -1e-3:
+        raise ValueError(f"hull extents {ext.round(3).tolist()} m, lowest z {p[:, 2].min():.3f}; rule: <= 0.5 m, "
+                         "resting on z = 0 (metres, object frame)")
+    if np.any(ext < 0.002):
+        raise ValueError(f"hull extents {ext.round(4).tolist()} m; rule: >= 2 mm in x, y and z (a solid, not a sheet)")
+    v = trimesh.convex.convex_hull(p).vertices
+    if len(v) > HULL_MAX_VERTICES:
+        keep = [int(np.argmax(v[:, 2]))]
+        d = np.linalg.norm(v - v[keep[0]], axis=1)
+        while len(keep) < HULL_MAX_VERTICES:
+            keep.append(int(np.argmax(d)))
+            d = np.minimum(d, np.linalg.norm(v - v[keep[-1]], axis=1))
+        v = trimesh.convex.convex_hull(v[keep]).vertices
+    v = np.round(np.asarray(v, dtype=np.float64), 5)
+    v[:, 2] -= v[:, 2].min()
+    v = v[np.lexsort(v.T[::-1])]
+    name = name or HULL_PREFIX + hashlib.sha1(v.tobytes()).hexdigest()[:12]
+    if name not in CATEGORIES:
+        HULL_VERTICES[name] = v
+        CATEGORIES[name] = Category(name, HULL_SPLIT, HULL_DENSITY,
+                                    lambda s, rgb, v=v: (_part("body", trimesh.convex.convex_hull(v * s), rgb),))
+    return name
 
 
 @lru_cache(maxsize=1)
@@ -354,7 +411,10 @@ def _geometry_file(category: str, scale: float) -> Path:
 def object_geometry(category: str, scale: float) -> tuple[ObjectPart, ...]:
     """Parts of a category at a size (colour-free: main parts have ``rgb=None``). Cached in
     memory and on disk, so every process on a machine builds a geometry once (the pickled
-    meshes are the same arrays: same files, shapes and labels)."""
+    meshes are the same arrays: same files, shapes and labels). Registered hulls are built in
+    memory only (their vertices live in this process)."""
+    if is_hull(category):
+        return CATEGORIES[category].build(scale, None)
     path = _geometry_file(category, scale)
     try:
         with open(path, "rb") as f:

@@ -28,39 +28,49 @@ twin_app = typer.Typer(add_completion=False, no_args_is_help=True, help="real ro
 
 @twin_app.command("calibrate")
 def calibrate_cmd(
-    robot: str = typer.Option("sim", "--robot", help="sim (SAPIEN board views at seeded poses); hardware: use --from"),
+    robot: str = typer.Option("sim-views", "--robot", help="sim-views (SAPIEN board views at seeded poses, no arm); "
+                              "sim (SAPIEN Panda) or franka:HOST[:fr3|panda]: the safe preset through the safety layer"),
+    camera: str = typer.Option("sim-board", "--camera", help="with --robot sim/franka: sim-board (the board rendered "
+                               "from the robot's measured pose, a rehearsal) or realsense"),
+    execute: bool = typer.Option(False, "--execute", help="with --robot sim/franka: move (default: dry run, nothing moves)"),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="recorded folder: poses.json, images/, intrinsic.json"),
     setup: str = typer.Option("eye_to_hand", "--setup", help="eye_to_hand (fixed camera) or eye_in_hand"),
-    method: str = typer.Option("reprojection", "--method", help="reprojection (default) or park (closed form)"),
-    views: int = typer.Option(12, "--views", min=1, help="with --robot sim: number of poses"),
-    noise_px: float = typer.Option(0.5, "--noise-px", min=0.0, help="with --robot sim: corner noise (px)"),
+    method: str = typer.Option("reprojection", "--method", help="reprojection (default), park (closed form), or opencv_tsai|park|horaud|andreff|daniilidis where cv2 has calibrateHandEye"),
+    board_kind: str = typer.Option("chessboard", "--board", help="chessboard or charuco"),
+    views: int = typer.Option(12, "--views", min=1, help="number of poses (sim-views, or of the safe preset)"),
+    noise_px: float = typer.Option(0.5, "--noise-px", min=0.0, help="with --robot sim-views: corner noise (px)"),
     cols: int = typer.Option(9, "--cols"), rows: int = typer.Option(6, "--rows"),
     square_m: float = typer.Option(0.025, "--square-m"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("calib.json"), "--out"),
 ):
-    """Solve the camera extrinsic; writes OUT (JSON: X, residuals) and, eye-to-hand, OUT's base2cam as .npy."""
+    """Solve the camera extrinsic; writes OUT (JSON: X, residuals) and, eye-to-hand, OUT's base2cam as .npy.
+    With --robot sim/franka and --execute, the collected views are kept in OUT's stem + _views/ (a --from folder)."""
     import imageio.v3 as iio
 
-    from vlgsim.real2sim.calibration import CalibrationError, Chessboard, calibrate_from_images, pose_error
+    from vlgsim.real2sim.calibration import CalibrationError, calibrate_from_images, make_board, pose_error
 
     try:
-        board = Chessboard(cols, rows, square_m)
+        board = make_board(board_kind, cols, rows, square_m)
         truth = None
+        noise = 0.0
         if from_dir is not None:
             poses = [np.asarray(p, dtype=np.float64) for p in json.loads((from_dir / "poses.json").read_text())]
             images = [iio.imread(p)[..., :3] for p in sorted((from_dir / "images").glob("*.png"))]
             K = np.asarray(json.loads((from_dir / "intrinsic.json").read_text()), dtype=np.float64)
-        elif robot == "sim":
+        elif robot == "sim-views":
             from vlgsim.real2sim.calibration_sim import simulate_board_views
 
             s = simulate_board_views(setup, views, seed, board)
-            poses, images, K, truth = s.gripper2base, s.images, s.intrinsic, s.X_true
+            poses, images, K, truth, noise = s.gripper2base, s.images, s.intrinsic, s.X_true, noise_px
         else:
-            raise CalibrationError(f"--robot {robot!r}: collecting poses on hardware is not built here; rule: "
-                                   "--robot sim, or record poses + images on the robot and pass --from DIR")
+            collected = _collect_on_robot(robot, camera, setup, board, views, execute, seed)
+            if collected is None:
+                return
+            poses, images, K, truth = collected
+            _save_views(out.parent / f"{out.stem}_views", poses, images, K)
         r = calibrate_from_images(poses, images, board, K, setup=setup, method=method,
-                                  pixel_noise_px=noise_px if from_dir is None else 0.0, rng=np.random.default_rng(seed))
+                                  pixel_noise_px=noise, rng=np.random.default_rng(seed))
     except (CalibrationError, OSError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)
@@ -74,6 +84,53 @@ def calibrate_cmd(
         t_mm, r_deg = pose_error(r.X, truth)
         msg += f"; error vs the simulated truth {t_mm:.2f} mm / {r_deg:.3f} deg"
     typer.echo(msg + f" -> {out}")
+
+
+def _collect_on_robot(robot_spec: str, camera_spec: str, setup: str, board, views: int, execute: bool, seed: int):
+    """Drive the safe preset on ``robot_spec`` and grab a frame per pose; None after a dry run."""
+    from vlgsim.real2sim.calibration_collect import SimBoardCamera, collect_views
+    from vlgsim.real2sim.run import make_robot
+    from vlgsim.real2sim.safety import SafeRobot
+
+    holder = {}
+    sim_cam = None
+    if camera_spec == "sim-board":  # its SAPIEN scene before the SAPIEN Panda's env (see the round-trip script)
+        sim_cam = SimBoardCamera(setup, lambda: holder["safe"].observe(), board)
+    elif not camera_spec.startswith("realsense"):
+        raise ValueError(f"--camera {camera_spec!r}; rule: sim-board or realsense[:EXTRINSIC_FILE] for calibration")
+    robot, limits = make_robot(robot_spec, seed=seed)
+    cam = None
+    if sim_cam is not None:
+        grab, K, truth = sim_cam.grab, sim_cam.intrinsic, sim_cam.X_true
+    else:  # (written for a D435 on hardware; never run here, no camera)
+        from vlgsim.real2sim.cameras import RealSenseCamera
+
+        cam = RealSenseCamera(np.eye(4))  # the extrinsic is what this calibration finds
+        grab, K, truth = (lambda: cam.read().rgb), cam.intrinsic, None
+    try:
+        with SafeRobot(robot, limits, execute=execute) as safe:
+            holder["safe"] = safe
+            got = collect_views(safe, grab, views,
+                                on_view=lambda i, T: typer.echo(f"view {i}: TCP at {T[:3, 3].round(3).tolist()} m"))
+    finally:
+        if cam is not None:
+            cam.close()
+    if not execute:
+        typer.echo(f"DRY RUN: the {views}-pose preset ({got.commands_checked} commands) passed the safety checks on "
+                   f"{robot.name}; nothing moved. Rerun with --execute to move and calibrate.")
+        return None
+    return got.gripper2base, got.images, K, truth
+
+
+def _save_views(folder: Path, poses, images, K) -> None:
+    """A recorded calibration folder (the ``--from`` layout)."""
+    import imageio.v3 as iio
+
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "poses.json").write_text(json.dumps([np.asarray(p).tolist() for p in poses]))
+    (folder / "intrinsic.json").write_text(json.dumps(np.asarray(K).tolist()))
+    for i, im in enumerate(images):
+        iio.imwrite(folder / "images" / f"{i:03d}.png", im)
 
 
 def write_sim_frame(seed: int, out: Path, noisy: bool = False, split: str = "all") -> None:

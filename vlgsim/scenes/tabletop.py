@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vlgsim.assets import COLORS, ObjectSpec, build_object, categories_in_split
+from vlgsim.assets.objects import category_noun
 from vlgsim.language import ReferentView, make_instruction, referring_expressions
 from vlgsim.scenes.camera import CameraSpec
 
@@ -74,7 +75,7 @@ def referent_views(objects, camera: CameraSpec) -> list[ReferentView]:
     out = []
     for o in objects:
         c = o.center_world()
-        out.append(ReferentView(o.spec.category, o.spec.color, build_object(o.spec).volume_m3,
+        out.append(ReferentView(category_noun(o.spec.category), o.spec.color, build_object(o.spec).volume_m3,
                                 float(camera.project(c[None])[0, 0]), float(np.linalg.norm(c - np.asarray(camera.eye)))))
     return out
 

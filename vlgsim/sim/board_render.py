@@ -1,10 +1,9 @@
-"""Render a printed chessboard calibration target with SAPIEN, for hand-eye round trips.
+"""Render a printed calibration board (chessboard or ChArUco) with SAPIEN, for hand-eye round trips.
 
-The board is a white plate with black squares, built from box visuals. Board frame
-(OpenCV's object-point convention): origin at the first inner corner, x along the
-``cols`` inner corners, y along the ``rows``, z out of the printed face (the camera must
-see the face from +z). Square ``(i, j)`` (column i, row j, from -1 at the border) is black
-when ``i + j`` is even, so the square just outside inner corner 0 is black.
+The board is a white plate with black rectangles (squares, marker bits) built from box
+visuals, laid out by the board itself (``black_rects()``, see
+:mod:`vlgsim.real2sim.calibration`). Board frame: z out of the printed face (the camera must
+see the face from +z).
 """
 
 from __future__ import annotations
@@ -17,27 +16,25 @@ from vlgsim.sim.sapien_render import make_sapien_scene, sapien_camera_pose
 PLATE_THICKNESS_M = 0.004
 
 
-class ChessboardRenderer:
-    """One SAPIEN scene holding a chessboard and a camera; ``render(board2world, cam2world)``
-    moves both and returns an (H, W, 3) uint8 image."""
+class BoardRenderer:
+    """One SAPIEN scene holding a calibration board and a camera; ``render(board2world, cam2world)``
+    moves both and returns an (H, W, 3) uint8 image. ``board``: anything with ``plate_bounds()``
+    and ``black_rects()`` in its board frame (metres; a Chessboard or a CharucoBoard of
+    :mod:`vlgsim.real2sim.calibration`), printed on the plate's +z face."""
 
-    def __init__(self, cols: int, rows: int, square_m: float, width: int, height: int, intrinsic: np.ndarray):
+    def __init__(self, board, width: int, height: int, intrinsic: np.ndarray):
         self.scene = make_sapien_scene()
         self.scene.set_ambient_light([1.0, 1.0, 1.0])
         b = self.scene.create_actor_builder()
         white = sapien.render.RenderMaterial(base_color=[1, 1, 1, 1])
         black = sapien.render.RenderMaterial(base_color=[0, 0, 0, 1])
-        margin = square_m  # one extra white square of border outside the black/white pattern
-        x0, x1 = -square_m - margin, cols * square_m + margin
-        y0, y1 = -square_m - margin, rows * square_m + margin
+        x0, x1, y0, y1 = board.plate_bounds()
         b.add_box_visual(sapien.Pose([(x0 + x1) / 2, (y0 + y1) / 2, -PLATE_THICKNESS_M / 2]),
                          [(x1 - x0) / 2, (y1 - y0) / 2, PLATE_THICKNESS_M / 2], material=white)
-        for i in range(-1, cols):
-            for j in range(-1, rows):
-                if (i + j) % 2 == 0:
-                    b.add_box_visual(sapien.Pose([(i + 0.5) * square_m, (j + 0.5) * square_m, 5e-5]),
-                                     [square_m / 2, square_m / 2, 5e-5], material=black)
-        self.board = b.build_kinematic(name="chessboard")
+        for rx0, rx1, ry0, ry1 in board.black_rects():
+            b.add_box_visual(sapien.Pose([(rx0 + rx1) / 2, (ry0 + ry1) / 2, 5e-5]),
+                             [(rx1 - rx0) / 2, (ry1 - ry0) / 2, 5e-5], material=black)
+        self.board = b.build_kinematic(name="board")
         previous = sapien.render.get_camera_shader_dir()
         sapien.render.set_camera_shader_dir("minimal")
         try:
