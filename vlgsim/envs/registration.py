@@ -24,11 +24,14 @@ instruction from ``info["instruction"]``, or pass ``vector_kwargs={"shared_memor
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from dataclasses import dataclass
 from typing import Optional
 
 import gymnasium as gym
+
+from vlgsim.envs.index import ENV_INDEX
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,33 @@ def register_task(env_id: str, max_episode_steps: int):
 
     def deco(cls):
         TASKS[env_id] = TaskEntry(env_id, cls, max_episode_steps)
-        if env_id not in gym.registry:
-            # a partial of a module-level function pickles by reference: spawned and
-            # forkserver vector-env workers can rebuild it
-            gym.register(id=env_id, entry_point=functools.partial(make_task, env_id),
-                         max_episode_steps=_time_limit(max_episode_steps), disable_env_checker=True)
+        _gym_register(env_id, max_episode_steps)
         return cls
 
     return deco
+
+
+def register_index() -> None:
+    """Register every id of :data:`~vlgsim.envs.index.ENV_INDEX` with Gymnasium (no task module imported)."""
+    for env_id, entry in ENV_INDEX.items():
+        _gym_register(env_id, entry.max_episode_steps)
+
+
+def _gym_register(env_id: str, max_episode_steps: int) -> None:
+    if env_id not in gym.registry:
+        # a partial of a module-level function pickles by reference: spawned and
+        # forkserver vector-env workers can rebuild it
+        gym.register(id=env_id, entry_point=functools.partial(make_task, env_id),
+                     max_episode_steps=_time_limit(max_episode_steps), disable_env_checker=True)
+
+
+def task_entry(env_id: str) -> TaskEntry:
+    """The registered task ``env_id``, importing only its module (from the index) when needed."""
+    if env_id not in TASKS and env_id in ENV_INDEX:
+        importlib.import_module(ENV_INDEX[env_id].module)
+    if env_id not in TASKS:
+        raise KeyError(f"unknown env id {env_id!r}; registered: {sorted(set(TASKS) | set(ENV_INDEX))}")
+    return TASKS[env_id]
 
 
 def _time_limit(max_episode_steps: int) -> Optional[int]:
@@ -69,17 +91,14 @@ def forked_from_a_simulator() -> bool:
 
 def make_task(env_id: str, num_envs: int = 1, **kwargs):
     """Build a registered task. One CPU sub-scene -> numpy single env; else batched."""
-    import vlgsim.envs  # noqa: F401  (registers every task, also in a fresh worker process)
     from vlgsim.envs.wrappers import NumpySingleEnv
 
-    if env_id not in TASKS:
-        raise KeyError(f"unknown env id {env_id!r}; registered: {sorted(TASKS)}")
+    cls = task_entry(env_id).cls
     if forked_from_a_simulator():
         from vlgsim.envs.subprocess_env import SubprocessEnv
 
         return SubprocessEnv(env_id, dict(kwargs, num_envs=num_envs))
     _CREATOR_PIDS.add(os.getpid())
-    cls = TASKS[env_id].cls
     if not getattr(cls, "batched", True):  # a plain Gymnasium env (e.g. render-only grounding)
         if num_envs != 1:
             raise ValueError(f"{env_id} runs one env per process; num_envs={num_envs}: use a vector env")
