@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from vlgsim.assets.objects import GRASPABLE_PARTS, object_geometry
 from vlgsim.assets.shadow_hand import load_shadow_hand
-from vlgsim.data.grasp_sets import (GraspLibraryError, grasp_set_path, library_dir, load_grasp_set,
-                                    load_library_set, save_grasp_set)
+from vlgsim.data.grasp_sets import GraspLibraryError, grasp_set_path, library_dir, load_library_set, save_grasp_set
 from vlgsim.grasp.dex_energy import GraspEnergy, ObjectField
 from vlgsim.grasp.dex_force_closure import force_closure_margin, in_force_closure
 from vlgsim.grasp.dex_library import _digest, _hand_items, check_versions, hand_hash, object_hash
