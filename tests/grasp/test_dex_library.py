@@ -91,10 +91,12 @@ def test_the_library_covers_every_part_is_current_and_small():
         path = grasp_set_path(library_dir(), category, 1.0)
         total += path.stat().st_size
         gs = load_library_set(category, 1.0)  # raises when missing or stale
-        assert gs.valid.all() and gs.grasps.dtype == np.float32
+        assert gs.grasps.dtype == np.float32
         for part in parts:
             counts = gs.meta["parts"][part]
-            assert counts["valid"] == int((gs.part == part).sum()) >= 1, (category, part)
+            on_part = gs.part == part
+            assert counts["valid"] == int(gs.valid[on_part].sum()) and on_part.any(), (category, part)
+            assert counts["valid"] or on_part.sum() <= 4  # a part without valid grasps keeps a few fallbacks
     assert total < 5e6
     summary = json.loads((library_dir() / "summary.json").read_text())
     assert set(GRASPABLE_PARTS) <= set(summary)
@@ -125,7 +127,8 @@ def test_a_stale_or_missing_library_set_is_refused_and_the_oracle_falls_back(tmp
 @pytest.mark.sim
 def test_library_grasps_pass_the_real_validator_again():
     """A sample of library grasps (the oracle's first choice for every part) re-validated in
-    SAPIEN: fails when the objects, the hand or the validator no longer agree with the library."""
+    SAPIEN gives the stored verdict (valid, except for a part without any valid grasp): fails
+    when the objects, the hand or the validator no longer agree with the library."""
     from vlgsim.grasp.dex_pipeline import ObjectSetup
 
     for category, parts in GRASPABLE_PARTS.items():
@@ -138,7 +141,7 @@ def test_library_grasps_pass_the_real_validator_again():
             d = E.evaluate(g[None], np.ones((1, 5)))
             v = setup.validator.validate(g, part, float(d["pen_depth"][0]), float(d["spen_depth"][0]),
                                          float(d["table_depth"][0]))
-            assert v.valid, (category, part, v)
+            assert v.valid == bool(gs.valid[i]), (category, part, v)
 
 
 @pytest.mark.sim

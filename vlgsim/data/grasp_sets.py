@@ -7,7 +7,8 @@ frame (metres, radians), ``part``, ``energy`` and ``energy_<term>``, the validat
 name and renamed, so a crash never leaves a half-written set; a folder is resumable.
 
 The grasp library (package data, :func:`library_dir`: ``vlgsim/data/grasp_library/``) holds the
-same files, compacted by :func:`compact_grasp_set`: only the valid grasps, ``grasps`` and the
+same files, compacted by :func:`compact_grasp_set`: the valid grasps (a part without any keeps
+its 4 best invalid ones, flagged ``valid`` False), ``grasps`` and the
 energies as float32, and in ``meta`` the attempts and valid grasps per part
 (``meta["parts"][part] = {"attempts": n, "valid": k}``) and the versions (``object_hash``,
 ``hand_hash``, ``library_format``, :mod:`vlgsim.grasp.dex_library`). :func:`load_library_set`
@@ -70,13 +71,22 @@ def library_dir() -> Path:
     return Path(__file__).resolve().parent / "grasp_library"
 
 
+FALLBACK_PER_PART = 4
+"""A part with no valid grasp keeps this many of its best invalid ones (``valid`` False), so the
+oracle still has a grasp to try (:meth:`GraspSet.select` puts valid ones first)."""
+
+
 def compact_grasp_set(gs: GraspSet) -> GraspSet:
-    """The library form of a grasp set: its valid grasps only (float32 poses and energies), with
-    per-part attempts and valid counts and the version hashes in ``meta``."""
+    """The library form of a grasp set: its valid grasps (float32 poses and energies; a part with
+    none keeps its ``FALLBACK_PER_PART`` best invalid ones), with per-part attempts and valid
+    counts and the version hashes in ``meta``."""
     from vlgsim.grasp.dex_library import version_meta
 
-    keep = np.asarray(gs.valid, bool)
-    parts = {p: {"attempts": int((gs.part == p).sum()), "valid": int((keep & (gs.part == p)).sum())}
+    keep = np.asarray(gs.valid, bool).copy()
+    for p in dict.fromkeys(gs.part.tolist()):
+        if not keep[gs.part == p].any():
+            keep[gs.select(p, valid_only=False)[:FALLBACK_PER_PART]] = True
+    parts = {p: {"attempts": int((gs.part == p).sum()), "valid": int((gs.valid & (gs.part == p)).sum())}
              for p in dict.fromkeys(gs.part.tolist())}
     meta = dict(gs.meta, parts=parts, **version_meta(gs.category, gs.scale))
     return GraspSet(
