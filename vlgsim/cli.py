@@ -208,6 +208,12 @@ def synth_grasps(
     address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
     scale: float = typer.Option(1.0, "--scale"),
     seed: int = typer.Option(0, "--seed"),
+    batch: int = typer.Option(32, "--batch", min=1,
+                              help="grasps per unit of work (one Warp batch); a part is split into units of this size"),
+    library: Optional[Path] = typer.Option(None, "--library",
+                                           help="also write each object's valid grasps, compacted and versioned, "
+                                                "into this grasp library folder (the one the package ships: "
+                                                "vlgsim/data/grasp_library)"),
     out: Path = typer.Option(Path("runs/grasp_sets"), "--out"),
 ):
     """Synthesise (Warp energy), validate (SAPIEN) and caption Shadow Hand grasps per part; one
@@ -217,7 +223,7 @@ def synth_grasps(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from vlgsim.assets.objects import GRASPABLE_PARTS
-    from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set, save_grasp_set
+    from vlgsim.data.grasp_sets import compact_grasp_set, grasp_set_path, load_grasp_set, save_grasp_set
     from vlgsim.grasp.dex_pipeline import synthesize_grasp_sets
     from vlgsim.grasp.dex_synthesis import SynthesisConfig
 
@@ -231,23 +237,30 @@ def synth_grasps(
         task = bar.add_task("objects", total=len(names), completed=len(names) - len(todo))
         for gs in synthesize_grasp_sets(todo, backend=pool, scale=scale, per_part=per_part, device=device,
                                         seed=seed, cfg=SynthesisConfig(iterations=iterations), min_valid=min_valid,
-                                        max_rounds=max_rounds):
+                                        max_rounds=max_rounds, batch=batch):
             save_grasp_set(gs, out)
             bar.update(task, advance=1, description=gs.category)
     summary = {}
     for n in names:
         gs = load_grasp_set(grasp_set_path(out, n, scale))
         summary[n] = {"parts": gs.summary(), "valid_share": float(gs.valid.mean()), **gs.meta}
-    old = out / "summary.json"  # objects from earlier calls stay in the library's summary
-    library = json.loads(old.read_text()) if old.exists() else {}
-    tmp = old.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({**library, **summary}, indent=1))
-    tmp.replace(old)
+        if library:
+            save_grasp_set(compact_grasp_set(gs), library)
+    for folder in [out] + ([library] if library else []):
+        old = folder / "summary.json"  # objects from earlier calls stay in the library's summary
+        kept = json.loads(old.read_text()) if old.exists() else {}
+        tmp = old.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({**kept, **summary}, indent=1))
+        tmp.replace(old)
+    n_all = n_valid = 0
     for n, s in summary.items():
-        parts = ", ".join(f"{p} {100 * v['valid_share']:.0f}% (PGA {100 * v['pga_of_valid']:.0f}%)"
+        parts = ", ".join(f"{p} {round(v['valid_share'] * v['grasps'])}/{v['grasps']} (PGA {100 * v['pga_of_valid']:.0f}%)"
                           for p, v in s["parts"].items())
+        n_all += sum(v["grasps"] for v in s["parts"].values())
+        n_valid += sum(round(v["valid_share"] * v["grasps"]) for v in s["parts"].values())
         typer.echo(f"{n}: valid {100 * s['valid_share']:.1f} % -- {parts}")
-    typer.echo(f"grasp sets: {out}  summary: {out / 'summary.json'}")
+    typer.echo(f"overall: {n_valid}/{n_all} valid ({100 * n_valid / max(n_all, 1):.1f} %)")
+    typer.echo(f"grasp sets: {out}  summary: {out / 'summary.json'}" + (f"  library: {library}" if library else ""))
 
 
 @app.command("tiny-vlg")

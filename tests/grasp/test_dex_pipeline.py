@@ -51,3 +51,8 @@ def test_worker_processes_give_the_same_grasp_sets():
     assert set(parallel) == {"block", "apple"}
     for c, gs in serial.items():
         assert np.array_equal(gs.grasps, parallel[c].grasps) and np.array_equal(gs.valid, parallel[c].valid)
+    # parts split into one-grasp batches (units of work): same sets whichever worker ran a batch
+    split1 = {gs.category: gs for gs in synthesize_grasp_sets(["block"], workers=1, batch=1, **kw)}
+    split2 = {gs.category: gs for gs in synthesize_grasp_sets(["block"], workers=2, batch=1, **kw)}
+    assert len(split1["block"]) == 2 and np.array_equal(split1["block"].grasps, split2["block"].grasps)
+    assert split1["block"].meta["first_round"] == {"body": {"valid": int(split1["block"].valid.sum()), "attempts": 2}}

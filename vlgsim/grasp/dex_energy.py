@@ -177,7 +177,11 @@ class GraspEnergy:
     """Batched energy of B hands on one object and one target part, differentiable with ``wp.Tape``."""
 
     def __init__(self, hand: HandModel, obj: ObjectField, target_part: str, batch: int, device: str = "cpu",
-                 weights: EnergyWeights = EnergyWeights(), table_z: float | None = 0.0, max_dist_m: float = 1.0):
+                 weights: EnergyWeights = EnergyWeights(), table_z: float | None = 0.0, max_dist_m: float = 1.0,
+                 contacts_on_part: bool = True):
+        """``contacts_on_part``: E_dis and E_fc measure the fingertips against the target part's
+        own mesh (so the fingers are drawn onto that part, not onto whichever part is nearest:
+        a bottle's neck lies 1 cm from its cap and its shoulder); False: the whole object."""
         self.h = HandArrays(hand, device)
         self.obj, self.B, self.device, self.weights = obj, batch, device, weights
         self.table_z = -1e3 if table_z is None else float(table_z)
@@ -186,6 +190,12 @@ class GraspEnergy:
                                indices=wp.array(obj.mesh.faces.astype(np.int32).ravel(), dtype=int, device=device),
                                support_winding_number=True)
         t = obj.part_index(target_part)
+        self.contact_mesh = self.wp_mesh
+        if contacts_on_part and len(obj.part_meshes) > 1:
+            pm = obj.part_meshes[t]
+            self.contact_mesh = wp.Mesh(points=_vec3(pm.vertices, device),
+                                        indices=wp.array(pm.faces.astype(np.int32).ravel(), dtype=int, device=device),
+                                        support_winding_number=True)
         others = obj.surface_points[obj.surface_part != t]
         self.other_points = _vec3(others if len(others) else np.full((1, 3), 1e3), device)
         self.obj_points = _vec3(obj.surface_points, device)
@@ -230,7 +240,7 @@ class GraspEnergy:
         self._points(h.cap_link, h.cap_p1, self.cap_b)
         self._points(h.sphere_link, h.sphere_local, self.spheres)
         T = {name: self.terms[i] for i, name in enumerate(TERMS)}
-        wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.wp_mesh.id, self.cap_a, self.cap_b, h.cap_r, h.tip_cap,
+        wp.launch(K.contact_distance, dim=(B, 5), inputs=[self.contact_mesh.id, self.cap_a, self.cap_b, h.cap_r, h.tip_cap,
                                                           active, self.center, self.axis_a, self.axis_b,
                                                           self.weights.radial, self.max_dist, self.weights.normal_h_m, T["dis"], self.force,
                                                           self.torque], device=d)

@@ -50,6 +50,25 @@ class SynthesisConfig:
     """E_fc's radial blend (:attr:`EnergyWeights.radial`) at the first iteration; it falls
     linearly to 0 at ``late_start``, so the end of the run scores true surface normals."""
 
+    contacts_on_part: bool = True
+    """E_dis and E_fc against the target part's own mesh (:class:`GraspEnergy`)."""
+    annealing: bool = False
+    """DexGraspNet's annealed MCMC on top of Adam (``utils/optimizer.py`` ``Annealing``): every
+    step is a proposal, accepted with probability min(1, exp((E - E') / T)); a rejected hand
+    returns to its last accepted grasp, finger set and gradient. T starts at
+    ``anneal_t0`` and decays by ``anneal_decay`` every ``anneal_period`` iterations."""
+    anneal_t0: float = 1.0
+    anneal_decay: float = 0.9
+    anneal_period: int = 20
+    switch_p: float = 0.01
+    """Contact switching: per step and hand, the chance that its finger set (the fingertips E_dis
+    and E_fc use) is redrawn from FINGER_SETS, over the first ``late_start`` of the run; the
+    accept test keeps a switch only when the energy allows it (DexGraspNet resamples its
+    contact points the same way, with probability 0.5 per point)."""
+
+    def temperature(self, it: int) -> float:
+        return self.anneal_t0 * self.anneal_decay ** (it // max(self.anneal_period, 1))
+
     def weights_at(self, it: int) -> EnergyWeights:
         frac = it / max(self.iterations - 1, 1)
         g = 1.0 + (self.late_gain - 1.0) * max(0.0, (frac - self.late_start) / max(1.0 - self.late_start, 1e-9))
@@ -139,14 +158,19 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
         q[J["THJ2"]], q[J["THJ1"]], q[J["THJ0"]] = rng.normal(0, 0.05), rng.normal(0, 0.1), rng.uniform(-0.4, 0.0)
         q = np.clip(q, hand.lower, hand.upper)
         grasps.append(make_grasp(palm_world - R @ hand.palm_point, R, q))
-        fs = FINGER_SETS[rng.integers(len(FINGER_SETS))]
-        active.append([1.0 if f in fs else 0.0 for f in FINGERS])
+        active.append(_finger_mask(FINGER_SETS[rng.integers(len(FINGER_SETS))]))
     return np.array(grasps), np.array(active)
 
 
+def _finger_mask(fs: tuple[str, ...]) -> list[float]:
+    return [1.0 if f in fs else 0.0 for f in FINGERS]
+
+
 def optimize(energy: GraspEnergy, x0: np.ndarray, active: np.ndarray,
-             cfg: SynthesisConfig = SynthesisConfig()) -> SynthesisResult:
-    """Adam on the batched energy; returns the optimised grasps and their energies."""
+             cfg: SynthesisConfig = SynthesisConfig(), rng: np.random.Generator | None = None) -> SynthesisResult:
+    """Adam on the batched energy, with DexGraspNet's annealed accept/reject and contact
+    switching when ``cfg.annealing`` (``rng`` draws them); returns the optimised grasps, their
+    final finger sets and energies."""
     d, B = energy.device, x0.shape[0]
     if x0.shape != (energy.B, GRASP_DIM):
         raise ValueError(f"initial grasps have shape {x0.shape}; rule: ({energy.B}, {GRASP_DIM})")
@@ -156,25 +180,50 @@ def optimize(energy: GraspEnergy, x0: np.ndarray, active: np.ndarray,
     lr0 = np.concatenate([np.full(3, cfg.lr_pos_m), np.full(6, cfg.lr_rot), np.full(GRASP_DIM - 9, cfg.lr_joint_rad)])
     lr = wp.array(lr0.astype(np.float32), device=d)
     trace, initial = [], None
+    rng = rng if rng is not None else np.random.default_rng(0)
+    masks = np.array([_finger_mask(fs) for fs in FINGER_SETS], np.float32)
+    prev = None  # last accepted (x, grad, active, energy)
     tape = wp.Tape()
     for it in range(cfg.iterations):
         energy.set_weights(cfg.weights_at(it))
         with tape:
             energy.forward(x, act)
         tape.backward(energy.loss)
-        total = energy.total.numpy()
+        total = energy.total.numpy().copy()
         if initial is None:
             initial = total.copy()
+        if cfg.annealing:
+            terms = energy.terms.numpy().copy()
+            if prev is not None:
+                # the last accepted grasp's energy under this step's weights (they ramp)
+                before = energy.weights.vector() @ prev[3]
+                with np.errstate(over="ignore"):
+                    accept = rng.random(B) < np.exp(np.minimum((before - total) / cfg.temperature(it), 50.0))
+                reject = ~accept & np.isfinite(before)
+                if reject.any():
+                    for arr, old in ((x, prev[0]), (x.grad, prev[1]), (act, prev[2])):
+                        a = arr.numpy()
+                        a[reject] = old[reject]
+                        arr.assign(a)
+                    total[reject] = before[reject]
+                    terms[:, reject] = prev[3][:, reject]
+            prev = (x.numpy().copy(), x.grad.numpy().copy(), act.numpy().copy(), terms)
         trace.append(float(total.mean()))
         decay = cfg.lr_final_fraction ** (it / max(cfg.iterations - 1, 1))
         lr.assign((lr0 * decay).astype(np.float32))
         wp.launch(K.adam_step, dim=(B, GRASP_DIM), inputs=[x, x.grad, m, v, lr, float(it + 1), energy.h.lower,
                                                             energy.h.upper], device=d)
         tape.reset()
+        if cfg.annealing and cfg.switch_p > 0 and it < cfg.late_start * cfg.iterations:
+            switch = rng.random(B) < cfg.switch_p
+            if switch.any():
+                a = act.numpy()
+                a[switch] = masks[rng.integers(len(masks), size=int(switch.sum()))]
+                act.assign(a)
     energy.set_weights(cfg.weights)
     energy.forward(x, act)
     final = energy.total.numpy().copy()
     trace.append(float(final.mean()))
     terms = {name: energy.terms.numpy()[i].copy() for i, name in enumerate(TERMS)}
-    return SynthesisResult(x.numpy().astype(np.float64), active, final, terms,
+    return SynthesisResult(x.numpy().astype(np.float64), act.numpy().astype(np.float64), final, terms,
                            initial if initial is not None else final, np.array(trace))

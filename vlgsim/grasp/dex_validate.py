@@ -23,6 +23,7 @@ import trimesh
 from vlgsim.assets import ObjectAsset
 from vlgsim.assets.shadow_hand import FINGERS, HandModel
 from vlgsim.grasp.dex_energy import ObjectField
+from vlgsim.grasp.dex_force_closure import force_closure_margin
 from vlgsim.grasp.dexterous import distal_contacts, forward_kinematics
 from vlgsim.language.part_captions import part_instruction
 from vlgsim.sim.dex_hand import DexScene, grasp_to_qpos
@@ -56,6 +57,8 @@ class GraspValidation:
     part_aligned: bool
     contact_fingers: tuple[str, ...]
     caption: str
+    force_closure: float = 0.0
+    """The LP force-closure margin of the settled contacts (:mod:`dex_force_closure`; > 0: closure)."""
 
 
 def _finger_jacobian(hand: HandModel, g: np.ndarray, X: np.ndarray, finger: int,
@@ -137,6 +140,7 @@ class GraspValidator:
         contacts = sim.hand_contacts()
         fingers = tuple(f for f in FINGERS if f in {sim.link_finger[n] for n, _ in contacts})
         aligned = links_nearer_part(self.field, contacts, target_part)
+        fc = self.force_closure(contacts)
         held = np.zeros(6, bool)
         if pen_ok and spen_ok and aligned and len(fingers) >= 2:
             for k, direction in enumerate(DIRECTIONS):
@@ -150,4 +154,13 @@ class GraspValidator:
                     break
         valid = bool(pen_ok and spen_ok and held.all() and aligned)
         return GraspValidation(valid, bool(pen_ok), bool(spen_ok), held, aligned, fingers,
-                               part_instruction(target_part, self.asset.category, fingers, caption=True))
+                               part_instruction(target_part, self.asset.category, fingers, caption=True), fc)
+
+    def force_closure(self, contacts: list[tuple[str, np.ndarray]]) -> float:
+        """LP force-closure margin of the contact points (object frame), inward normals from the
+        object's mesh at their closest surface points."""
+        if len(contacts) < 2:
+            return 0.0
+        pts = np.array([p for _, p in contacts])
+        closest, _, tri = trimesh.proximity.closest_point(self.field.mesh, pts)
+        return force_closure_margin(closest, -self.field.mesh.face_normals[tri], self.field.center)

@@ -1,0 +1,78 @@
+"""Versioning of the shipped grasp library: hashes of what a grasp set depends on.
+
+A grasp set is only valid for the object geometry and the hand it was synthesised and
+validated with. :func:`object_hash` digests an object's parts (names and the vertices and
+faces of every convex piece, metres, rounded to 1e-6 m); :func:`hand_hash` digests the hand's
+kinematic and collision model (tree, joint axes and limits, tendon couplings, capsules,
+boxes, fingertip pads, palm point, self-collision spheres). Visual meshes are not part of
+either: a new look does not make a grasp stale. The hashes go into each set's ``meta`` and
+:func:`check_versions` compares them with the current code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import numpy as np
+
+from vlgsim.assets import ObjectSpec, build_object
+from vlgsim.assets.shadow_hand import HandModel, load_shadow_hand
+
+LIBRARY_FORMAT = 1
+"""Bumped when the library's file layout changes."""
+
+
+def _digest(arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        if isinstance(a, str):
+            h.update(a.encode())
+        else:
+            a = np.asarray(a)
+            a = np.round(a.astype(np.float64), 6) if a.dtype.kind == "f" else a.astype(np.int64)
+            h.update(str(a.shape).encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=64)
+def object_hash(category: str, scale: float = 1.0) -> str:
+    """16 hex digits over the object's part names and convex pieces (object frame); colour-free."""
+    asset = build_object(ObjectSpec(category, "white", float(scale)))
+    items: list = [category, f"{float(scale):.4f}", f"density {asset.density:.6g}"]
+    for part in asset.parts:
+        items.append(part.name)
+        for piece in part.pieces:
+            items += [piece.vertices, piece.faces]
+    return _digest(items)
+
+
+def _hand_items(hand: HandModel) -> list:
+    s_link, s_centre, s_r = hand.spheres()
+    items = [hand.parent, hand.link_joint, hand.origin_pos, hand.origin_quat, hand.axis, hand.lower, hand.upper,
+             np.array(hand.couplings, float), hand.tip_link, hand.tip_point, hand.tip_capsule, hand.palm_point,
+             s_link, s_centre, s_r, hand.self_collision_pairs()]
+    for c in hand.capsules:
+        items += [np.array([c.link]), c.p0, c.p1, np.array([c.radius])]
+    for b in hand.boxes:
+        items += [np.array([b.link]), b.center, b.half]
+    return items
+
+
+@lru_cache(maxsize=1)
+def hand_hash() -> str:
+    """16 hex digits over the Shadow Hand's kinematic and collision model."""
+    return _digest(_hand_items(load_shadow_hand()))
+
+
+def version_meta(category: str, scale: float) -> dict:
+    """What a grasp set records so that a stale one can be told apart."""
+    return {"library_format": LIBRARY_FORMAT, "object_hash": object_hash(category, round(float(scale), 2)),
+            "hand_hash": hand_hash()}
+
+
+def check_versions(meta: dict, category: str, scale: float) -> list[str]:
+    """Reasons a grasp set with ``meta`` no longer fits the current object and hand (empty: fits)."""
+    now = version_meta(category, scale)
+    return [f"{k} {meta.get(k)!r} != current {v!r}" for k, v in now.items() if meta.get(k) != v]
