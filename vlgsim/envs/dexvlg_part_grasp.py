@@ -31,6 +31,7 @@ from vlgsim.assets.shadow_hand import load_shadow_hand
 from vlgsim.envs.action_checks import InvalidAction, numeric_action
 from vlgsim.envs.registration import register_task
 from vlgsim.envs.wrappers import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LEN
+from vlgsim.grasp.approach import ApproachPlan, plan_approach
 from vlgsim.grasp.dex_energy import ObjectField
 from vlgsim.grasp.dex_validate import closing_targets
 from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, transform_grasp
@@ -43,6 +44,9 @@ from vlgsim.sim.sapien_render import add_camera, capture, make_sapien_scene
 
 SIM_DT = 1 / 240
 CLOSE_S, LIFT_S, HOLD_S = 0.25, 0.5, 1.0
+APPROACH_S, SETTLE_S = 0.5, 0.15
+RECORD_EVERY = 12
+"""With ``record_frames`` set, a frame every this many physics steps (20 fps at 240 Hz)."""
 LIFT_M, SUCCESS_LIFT_M = 0.04, 0.03
 PART_TOUCH_M = 0.01
 PARKED_HAND = np.array([0.0, 0.0, 0.8, np.pi, 0.0, 0.0])
@@ -75,9 +79,14 @@ class DexVLGPartGraspEnv(gym.Env):
     task_family = "dexvlg"
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
-                 image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None):
+                 image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
+                 execute: str = "approach"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
+        if execute not in ("approach", "teleport"):
+            raise ValueError(f"execute {execute!r}; rule: 'approach' or 'teleport'")
+        self.execute = execute
+        self.last_approach: ApproachPlan | None = None
         self.categories = tuple(categories) if categories else tuple(sorted(GRASPABLE_PARTS))
         self.scales, self.with_fingers, self.obs_mode = tuple(scales), bool(with_fingers), obs_mode
         self.n_points, self.render_mode = int(n_points), render_mode
@@ -103,6 +112,7 @@ class DexVLGPartGraspEnv(gym.Env):
         self.scene_spec: PartGraspScene | None = None
         self._obs = None
         self.last_frames: list[np.ndarray] = []
+        self.record_frames = False
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed=None, options=None):
@@ -144,8 +154,13 @@ class DexVLGPartGraspEnv(gym.Env):
                               metrics=self._metrics(False, np.zeros(5, bool), set()))
             return self._copy_obs(), 0.0, True, False, info
         suc, near, touching = self._execute(g)
+        extra = {}
+        if self.last_approach is not None:
+            a = self.last_approach
+            extra = dict(approach=a.kind, approach_standoff_m=a.standoff_m, approach_clearance_m=a.clearance_m,
+                         approach_clear=a.clear)
         info = self._info(success=suc, failure_mode="none" if suc else ("no_contact" if not touching else "dropped"),
-                          error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching))
+                          error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching), **extra)
         return self._copy_obs(), float(suc), True, False, info
 
     def _copy_obs(self) -> dict:
@@ -158,15 +173,19 @@ class DexVLGPartGraspEnv(gym.Env):
         return m
 
     def _execute(self, g: np.ndarray) -> tuple[bool, np.ndarray, set]:
-        """Place, close, lift, hold. Returns Suc, per-finger part-touch flags, touching fingers."""
+        """Reach (approach or teleport), close, lift, hold. Returns Suc, per-finger part-touch
+        flags, touching fingers."""
         sim, s = self.sim, self.scene_spec
         sim.place_object(s.pose)
         g_obj = transform_grasp(g, np.linalg.inv(s.pose))
         qpos = grasp_to_qpos(g)
         target = qpos.copy()
         target[6:] = closing_targets(self.hand, g_obj, self.field.mesh)
-        sim.set_hand(qpos, target)
         self.last_frames = []
+        self.last_approach = None
+        if self.execute == "approach":
+            self._approach(g, qpos)
+        sim.set_hand(qpos, target) if self.execute == "teleport" else sim.drive(target)
         sim.step(int(CLOSE_S / SIM_DT))
         touching = sim.touching_fingers()
         near = self._part_touch()
@@ -177,11 +196,33 @@ class DexVLGPartGraspEnv(gym.Env):
             t[2] += LIFT_M * (k + 1) / n_lift
             sim.drive(t)
             sim.step(1)
-        self._record()
-        sim.step(int(HOLD_S / SIM_DT))
-        self._record()
+            if k % RECORD_EVERY == 0:
+                self._record()
+        for _ in range(int(HOLD_S / SIM_DT) // RECORD_EVERY):
+            sim.step(RECORD_EVERY)
+            self._record()
         lifted = sim.object_pose[2, 3] - z0
         return bool(lifted >= SUCCESS_LIFT_M), near, touching
+
+    def _approach(self, g: np.ndarray, qpos: np.ndarray) -> None:
+        """Pre-grasp (palm backed off, sliding fingers open; :func:`plan_approach`), then the
+        palm moves in a straight line onto the grasp in APPROACH_S and settles for SETTLE_S."""
+        sim = self.sim
+        plan = plan_approach(self.hand, g, self.scene_spec.pose, self.field.mesh)
+        self.last_approach = plan
+        pre = grasp_to_qpos(plan.pregrasp)
+        sim.set_hand(pre)
+        self._record()
+        n = int(APPROACH_S / SIM_DT)
+        for k in range(n):
+            t = pre.copy()
+            t[:3] = plan.palm_at((k + 1) / n)
+            sim.drive(t)
+            sim.step(1)
+            if k % RECORD_EVERY == 0:
+                self._record()
+        sim.step(int(SETTLE_S / SIM_DT))
+        self._record()
 
     def _part_touch(self) -> np.ndarray:
         """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part
@@ -194,7 +235,7 @@ class DexVLGPartGraspEnv(gym.Env):
         return self.field.near_part(np.array(tips), self.scene_spec.part, PART_TOUCH_M)
 
     def _record(self) -> None:
-        if getattr(self, "record_frames", False):
+        if self.record_frames:
             self.sim.scene.update_render()
             self.last_frames.append(capture(self.cam)[0])
 
