@@ -4,10 +4,16 @@
 3 (as in validation), a fixed RGB-D camera. **Instruction**: "Grasp the {part} of the
 {object}[, with contacts on {fingers}]". **Observation** (``obs_mode="rgbd+pointcloud"``):
 ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32 metres, ``pointcloud`` (N, 6) float32
-coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1) of everything but
-the hand, and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
+coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1), drawn from the depth
+pixels of everything but the hand (``cloud="scene"``, most of them on the table) or of the
+object only (``cloud="object"``: pixels more than 2 mm above the table top, the input the
+``dexvlg:`` policy is trained on), and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
-:mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each finger
+:mod:`vlgsim.grasp.dexterous`). **Execution** (``execute="approach"``, the default): the hand
+starts at a pre-grasp (palm 5-12 cm back, fingers that would slide along the object open) on a
+straight path whose swept hand is checked against the object and the table
+(:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s) and settles
+(0.15 s); ``execute="teleport"`` places the hand at the grasp instead. Then each finger
 within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
@@ -49,6 +55,8 @@ RECORD_EVERY = 12
 """With ``record_frames`` set, a frame every this many physics steps (20 fps at 240 Hz)."""
 LIFT_M, SUCCESS_LIFT_M = 0.04, 0.03
 PART_TOUCH_M = 0.01
+OBJECT_CLOUD_MIN_Z_M = 0.002
+"""``cloud="object"`` keeps the points higher than this above the table top (world z, metres)."""
 PARKED_HAND = np.array([0.0, 0.0, 0.8, np.pi, 0.0, 0.0])
 """Wrist (xyz, XYZ Euler) of the hand between episodes: out of the camera's view."""
 WORKSPACE_LOW = np.r_[-0.3, -0.3, 0.0, -np.ones(6)]
@@ -80,12 +88,15 @@ class DexVLGPartGraspEnv(gym.Env):
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
                  image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
-                 execute: str = "approach"):
+                 execute: str = "approach", cloud: str = "scene"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
         if execute not in ("approach", "teleport"):
             raise ValueError(f"execute {execute!r}; rule: 'approach' or 'teleport'")
         self.execute = execute
+        if cloud not in ("scene", "object"):
+            raise ValueError(f"cloud {cloud!r}; rule: 'scene' or 'object'")
+        self.cloud = cloud
         self.last_approach: ApproachPlan | None = None
         self.categories = tuple(categories) if categories else tuple(sorted(GRASPABLE_PARTS))
         self.scales, self.with_fingers, self.obs_mode = tuple(scales), bool(with_fingers), obs_mode
@@ -137,6 +148,8 @@ class DexVLGPartGraspEnv(gym.Env):
         v, u = np.nonzero(hit)
         xyz = deproject(np.stack([u + 0.5, v + 0.5], 1), depth[hit], self.camera.intrinsic, self.camera.extrinsic)
         cloud = np.concatenate([xyz, rgb[hit] / 255.0], 1).astype(np.float32)
+        if self.cloud == "object":
+            cloud = cloud[cloud[:, 2] > OBJECT_CLOUD_MIN_Z_M]
         pick = rng.choice(len(cloud), self.n_points, replace=len(cloud) < self.n_points) if len(cloud) else []
         cloud = cloud[pick] if len(cloud) else np.zeros((self.n_points, 6), np.float32)
         return {"rgb": rgb, "depth": depth[..., None], "pointcloud": cloud, "instruction": s.instruction}
