@@ -171,7 +171,9 @@ def dexvlg_losses(model: DexVLGNet, points: torch.Tensor, texts: list[str], x1: 
     return flow, score
 
 
-def train_dexvlg(cfg: DexVLGTrainConfig, data: DexVLGData, out: Path, progress=None) -> DexVLGNet:
+def train_dexvlg(cfg: DexVLGTrainConfig, data: DexVLGData, out: Path, progress=None,
+                 model: DexVLGNet | None = None) -> DexVLGNet:
+    """Train ``model`` (default: a new one from ``cfg.model``) in place; returns it (on the CPU)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
@@ -179,7 +181,7 @@ def train_dexvlg(cfg: DexVLGTrainConfig, data: DexVLGData, out: Path, progress=N
         torch.set_num_threads(cfg.cpu_threads)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed)
-    model = DexVLGNet(cfg.model).to(cfg.device)
+    model = (model or DexVLGNet(cfg.model)).to(cfg.device).train()
     coder = GraspCoder()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, eta_min=cfg.lr * 0.05)
@@ -204,7 +206,8 @@ def train_dexvlg(cfg: DexVLGTrainConfig, data: DexVLGData, out: Path, progress=N
                 f.flush()
             if progress:
                 progress(step)
-    save_dexvlg(model.cpu(), out / "dexvlg.pt", {"train_config": _jsonable(asdict(cfg))})
+    model = model.cpu().eval()
+    save_dexvlg(model, out / "dexvlg.pt", {"train_config": _jsonable(asdict(cfg))})
     (out / "train.json").write_text(json.dumps(dict(config=_jsonable(asdict(cfg)), scenes=n_scenes,
                                                     grasps=len(data.grasps), final=log[-1]), indent=2))
     plot_curve(log, out / "curve.png")
