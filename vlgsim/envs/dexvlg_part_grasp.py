@@ -23,7 +23,8 @@ within 1 cm of the target part and nearer it than any other part (after closing)
 equal the instructed ones up to one finger. Bad actions (not numeric, wrong shape, NaN/inf,
 the wrist beyond 2 m, a rot6d entry beyond 1e3, a joint beyond 2 pi rad, a degenerate
 rotation) end the episode with ``failure_mode="invalid_action"`` and ``info["error"]``
-naming the value and the rule.
+naming the value and the rule. The hand is drawn with the Shadow Hand's STL meshes
+(``hand_visual="mesh"``) or its collision capsules and boxes (``"capsules"``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class DexVLGPartGraspEnv(gym.Env):
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
                  image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
-                 execute: str = "approach", cloud: str = "scene"):
+                 execute: str = "approach", cloud: str = "scene", hand_visual: str = "mesh"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
         if execute not in ("approach", "teleport"):
@@ -104,7 +105,8 @@ class DexVLGPartGraspEnv(gym.Env):
         self.hand = load_shadow_hand()
         W, H = int(image_size[0]), int(image_size[1])
         self.camera = CameraSpec.d435(W, H, eye=(0.42, 0.0, 0.42), target=(0.0, 0.0, 0.05))
-        self.sim = DexScene(self.hand, make_sapien_scene(), table=True, friction=friction, timestep=SIM_DT)
+        self.sim = DexScene(self.hand, make_sapien_scene(), table=True, friction=friction, timestep=SIM_DT,
+                            visual=hand_visual)
         add_lighting(self.sim.scene, Lighting())
         self.cam = add_camera(self.sim.scene, self.camera)
         q = self.hand
