@@ -220,8 +220,9 @@ class DexVLGPartGraspEnv(gym.Env):
         return bool(lifted >= SUCCESS_LIFT_M), near, touching
 
     def _approach(self, g: np.ndarray, qpos: np.ndarray) -> None:
-        """Pre-grasp (palm backed off, sliding fingers open; :func:`plan_approach`), then the
-        palm moves in a straight line onto the grasp in APPROACH_S and settles for SETTLE_S."""
+        """Pre-grasp (palm backed off, fingers open; :func:`plan_approach`), then the palm moves
+        in a straight line onto the grasp in APPROACH_S (smoothstep profile, the PD drive given
+        the path's velocity so it does not lag) and settles for SETTLE_S."""
         sim = self.sim
         plan = plan_approach(self.hand, g, self.scene_spec.pose, self.field.mesh)
         self.last_approach = plan
@@ -229,13 +230,17 @@ class DexVLGPartGraspEnv(gym.Env):
         sim.set_hand(pre)
         self._record()
         n = int(APPROACH_S / SIM_DT)
+        speed = np.zeros(len(pre))
         for k in range(n):
+            s = (k + 1) / n
             t = pre.copy()
-            t[:3] = plan.palm_at((k + 1) / n)
-            sim.drive(t)
+            t[:3] = plan.palm_at(s * s * (3 - 2 * s))  # smoothstep: starts and stops at rest
+            speed[:3] = plan.direction * plan.standoff_m * 6 * s * (1 - s) / APPROACH_S
+            sim.drive(t, speed)
             sim.step(1)
             if k % RECORD_EVERY == 0:
                 self._record()
+        sim.drive(t)
         sim.step(int(SETTLE_S / SIM_DT))
         self._record()
 

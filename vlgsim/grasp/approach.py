@@ -10,7 +10,10 @@ Collision awareness (:func:`plan_approach`): the hand's collision spheres (capsu
 middles, a grid over each box) are swept along the candidate path in the open shape and
 checked against the object's mesh (signed distance) and the table plane. Candidates, in order:
 back along the palm normal (5, 8, 12 cm), then along the direction from the object's centre to
-the palm point (5, 8, 12 cm), then straight down from above (8, 12 cm). The first whose sweep
+the palm point (5, 8, 12 cm), then straight down from above (8, 12 cm); for each direction first
+with the sliding fingers opened, then with every finger opened (a curled finger's proximal and
+middle phalanges may sweep through the object too), then every finger half open (fully open
+fingers of a grasp reaching under an object point into the table). The first whose sweep
 keeps ``min_clearance_m`` everywhere except the last ``contact_zone_m`` before the grasp (where
 the palm and fingers come to rest on the object) is taken; when none is clear, the one with
 the largest clearance is taken and the plan says so (``clear=False``).
@@ -84,11 +87,13 @@ def sliding_fingers(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, s
     return gap < clearance_m
 
 
-def open_fingers(q: np.ndarray, opened: np.ndarray) -> np.ndarray:
-    """Joint shape ``q`` (22,) with the ``opened`` fingers' flexion joints set to 0."""
+def open_fingers(q: np.ndarray, opened: np.ndarray, keep: float = 0.0) -> np.ndarray:
+    """Joint shape ``q`` (22,) with the ``opened`` fingers' flexion joints set to 0 (``keep`` = 0)
+    or scaled by ``keep`` (0.5: half open)."""
     q = np.array(q, np.float64)
     for finger in np.array(FINGERS)[np.asarray(opened, bool)]:
-        q[[JOINT_NAMES.index(n) for n in OPENING_JOINTS[finger]]] = 0.0
+        idx = [JOINT_NAMES.index(n) for n in OPENING_JOINTS[finger]]
+        q[idx] *= keep
     return q
 
 
@@ -132,19 +137,27 @@ def plan_approach(hand: HandModel, grasp_world: np.ndarray, object_pose: np.ndar
         candidates += [("centre_to_palm", -out / np.linalg.norm(out), s) for s in standoffs_m]
     candidates += [("above", np.array([0.0, 0.0, -1.0]) @ to_obj[:3, :3].T, s) for s in above_standoffs_m]
     best = None
-    for kind, direction, standoff in candidates:
-        opened = sliding_fingers(hand, g_obj, mesh, standoff, direction=direction)
-        shape = g_obj.copy()
-        shape[9:] = open_fingers(g_obj[9:], opened)
-        clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
-        if best is None or clearance > best[0]:
-            best = (clearance, kind, direction, standoff, opened)
-        if clearance >= min_clearance_m:
+    everything = np.ones(len(FINGERS), bool)
+    for kind in ("palm_normal", "centre_to_palm", "above"):
+        for fingers, keep in (("sliding", 0.0), ("all", 0.0), ("all", 0.5)):
+            for _, direction, standoff in (c for c in candidates if c[0] == kind):
+                opened = everything if fingers == "all" else sliding_fingers(hand, g_obj, mesh, standoff,
+                                                                               direction=direction)
+                shape = g_obj.copy()
+                shape[9:] = open_fingers(g_obj[9:], opened, keep)
+                clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
+                if best is None or clearance > best[0]:
+                    best = (clearance, kind, direction, standoff, opened, keep)
+                if clearance >= min_clearance_m:
+                    break
+            if best[0] >= min_clearance_m:
+                break
+        if best[0] >= min_clearance_m:
             break
-    clearance, kind, direction, standoff, opened = best
+    clearance, kind, direction, standoff, opened, keep = best
     d_world = object_pose[:3, :3] @ direction
     pre = g.copy()
     pre[:3] -= standoff * d_world
-    pre[9:] = open_fingers(g[9:], opened)
+    pre[9:] = open_fingers(g[9:], opened, keep)
     return ApproachPlan(g, pre, d_world, float(standoff), kind, float(clearance), bool(clearance >= min_clearance_m),
                         opened)

@@ -182,9 +182,12 @@ class DexScene:
         self.hand_art.set_qvel(np.zeros(len(qpos), np.float32))
         self.drive(qpos if targets is None else targets)
 
-    def drive(self, targets: np.ndarray) -> None:
-        for j, t in zip(self.joints, targets):
+    def drive(self, targets: np.ndarray, velocities: np.ndarray | None = None) -> None:
+        """PD targets of the 28 joints (m, rad) and, optionally, their velocity targets (m/s,
+        rad/s; default 0): tracking a moving target without lag needs its velocity."""
+        for k, (j, t) in enumerate(zip(self.joints, targets)):
             j.set_drive_target(float(t))
+            j.set_drive_velocity_target(float(velocities[k]) if velocities is not None else 0.0)
 
     @property
     def qpos(self) -> np.ndarray:
