@@ -12,8 +12,8 @@ images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
 :mod:`vlgsim.grasp.dexterous`). **Execution** (``execute="approach"``, the default): the hand
 starts at a pre-grasp (palm 5-12 cm back, fingers that would slide along the object open) on a
 straight path whose swept hand is checked against the object and the table
-(:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s) and settles
-(0.15 s); ``execute="teleport"`` places the hand at the grasp instead. Then each finger
+(:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s), settles
+(0.15 s) and brings the opened fingers back to the grasp's shape (0.25 s); ``execute="teleport"`` places the hand at the grasp instead. Then each finger
 within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
@@ -51,7 +51,7 @@ from vlgsim.sim.sapien_render import add_camera, capture, make_sapien_scene
 
 SIM_DT = 1 / 240
 CLOSE_S, LIFT_S, HOLD_S = 0.25, 0.5, 1.0
-APPROACH_S, SETTLE_S = 0.5, 0.15
+APPROACH_S, SETTLE_S, PRESHAPE_S = 0.5, 0.15, 0.25
 RECORD_EVERY = 12
 """With ``record_frames`` set, a frame every this many physics steps (20 fps at 240 Hz)."""
 LIFT_M, SUCCESS_LIFT_M = 0.04, 0.03
@@ -222,7 +222,8 @@ class DexVLGPartGraspEnv(gym.Env):
     def _approach(self, g: np.ndarray, qpos: np.ndarray) -> None:
         """Pre-grasp (palm backed off, fingers open; :func:`plan_approach`), then the palm moves
         in a straight line onto the grasp in APPROACH_S (smoothstep profile, the PD drive given
-        the path's velocity so it does not lag) and settles for SETTLE_S."""
+        the path's velocity so it does not lag), settles for SETTLE_S, and returns the opened
+        fingers to the grasp's joint shape in PRESHAPE_S."""
         sim = self.sim
         plan = plan_approach(self.hand, g, self.scene_spec.pose, self.field.mesh)
         self.last_approach = plan
@@ -243,6 +244,10 @@ class DexVLGPartGraspEnv(gym.Env):
         sim.drive(t)
         sim.step(int(SETTLE_S / SIM_DT))
         self._record()
+        sim.drive(qpos)  # the opened fingers back to the grasp's shape before the close
+        for _ in range(int(PRESHAPE_S / SIM_DT) // RECORD_EVERY):
+            sim.step(RECORD_EVERY)
+            self._record()
 
     def _part_touch(self) -> np.ndarray:
         """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part
