@@ -8,7 +8,7 @@ import torch
 
 from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, make_grasp
 from vlgsim.policies import make_policy
-from vlgsim.policies.dexvlg import DexVLGModelConfig, DexVLGNet, GraspCoder, object_points, save_dexvlg
+from vlgsim.policies.dexvlg import DexVLGModelConfig, DexVLGNet, GraspCoder, object_points, rot_z, save_dexvlg
 from vlgsim.sim_eval.rollout import run_episode
 from vlgsim.training.dexvlg import DexVLGData, DexVLGTrainConfig, dexvlg_batch, dexvlg_losses, train_dexvlg
 
@@ -89,8 +89,8 @@ def test_trained_model_samples_nearer_the_targets_than_an_untrained_one(trained,
 def test_object_points_rules():
     rng = np.random.default_rng(0)
     cloud = tiny_problem().clouds[0]
-    pts, centre = object_points(cloud, 16, rng)
-    assert pts.shape == (16, 6) and np.all(pts[:, 2] + centre[2] > 0.003)
+    pts, centre, yaw = object_points(cloud, 16, rng)
+    assert pts.shape == (16, 6) and np.all(pts[:, 2] + centre[2] > 0.003) and -np.pi <= yaw <= np.pi
     np.testing.assert_allclose(centre, cloud[cloud[:, 2] > 0.003, :3].mean(0), atol=1e-6)
     bad = cloud.copy()
     bad[5, 1] = np.nan
@@ -102,6 +102,14 @@ def test_object_points_rules():
         object_points("garbage", 16, rng)
     with pytest.raises(ValueError, match="0 points above the table"):
         object_points(cloud[cloud[:, 2] <= 0.003], 16, rng)
+
+
+def test_grasp_coordinates_round_trip():
+    coder = GraspCoder()
+    g = make_grasp([0.05, -0.02, 0.1], rot_z(0.4), (coder.lower + coder.upper) / 2 + 0.1)
+    x = coder.encode(g, np.array([0.01, 0.02, 0.03]), 1.2)
+    np.testing.assert_allclose(coder.decode(x, np.array([0.01, 0.02, 0.03]), 1.2), g, atol=1e-5)
+    np.testing.assert_allclose(x[:3], rot_z(-1.2) @ (g[:3] - [0.01, 0.02, 0.03]) / 0.1, atol=1e-5)
 
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path):

@@ -5,8 +5,9 @@ Model (:class:`DexVLGNet`, torch), after DexVLG (He et al. 2025, section 5) at a
 - **Point cloud**: the observation's ``pointcloud`` (N, 6) ``[x, y, z, r, g, b]`` (world frame,
   metres; colours 0-1) without the table (points above ``TABLE_CUT_M``), resampled to
   ``n_points`` and centred on its centroid (canonicalisation: the grasp is predicted relative to
-  the centroid, so one object anywhere on the table is one problem). A PointNet (shared MLP +
-  max pool) encodes it.
+  the centroid and turned about z so that the points' principal axis in the table plane is x
+  (canonicalisation: the grasp is predicted in this frame, so one object anywhere on the table,
+  turned any way, is nearly one problem). A PointNet (shared MLP + max pool) encodes it.
 - **Instruction**: a hashed-token embedding (words and word pairs, crc32 into ``text_buckets``
   rows of a learned ``EmbeddingBag``, mean), no download.
 - **Generative head**: conditional flow matching (DexVLG's eq. 4 with the linear path
@@ -16,8 +17,8 @@ Model (:class:`DexVLGNet`, torch), after DexVLG (He et al. 2025, section 5) at a
   perturbed ones (translation, rotation, joints) and from grasps of other scenes; the policy draws
   ``samples`` grasps and executes the best-scored one (DexVLG leaves ranking as future work).
 
-Grasp coordinates inside the model: position minus the cloud's centroid in decimetres, rot6d as
-it is, joints scaled to [-1, 1] over their limits. ``dexvlg:PATH`` loads ``dexvlg.pt`` (or its
+Grasp coordinates inside the model: position minus the cloud's centroid in decimetres and
+rotation, both in the canonical frame; joints scaled to [-1, 1] over their limits. ``dexvlg:PATH`` loads ``dexvlg.pt`` (or its
 folder) written by ``vlgsim train dexvlg`` (:mod:`vlgsim.training.dexvlg`).
 """
 
@@ -61,10 +62,28 @@ def instruction_tokens(text: str, buckets: int) -> list[int]:
     return [zlib.crc32(w.encode()) % buckets for w in grams]
 
 
-def object_points(cloud, n_points: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The object's part of an observation cloud: ((n_points, 6) centred points, (3,) centroid, m).
-    Raises ValueError naming the rule for a malformed cloud (shape, NaN/inf) or one with fewer
-    than MIN_OBJECT_POINTS points above the table."""
+def canonical_yaw(xy: np.ndarray) -> float:
+    """Yaw (rad) of the object points' principal axis in the table plane, its sign chosen so the
+    points' third moment along it is >= 0 (a partial view of an object looks the same in this
+    frame wherever the object is turned)."""
+    d = xy - xy.mean(0)
+    w, v = np.linalg.eigh(d.T @ d)
+    axis = v[:, 1]
+    if np.sum((d @ axis) ** 3) < 0:
+        axis = -axis
+    return float(np.arctan2(axis[1], axis[0]))
+
+
+def rot_z(yaw: float) -> np.ndarray:
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def object_points(cloud, n_points: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """The object's part of an observation cloud in its canonical frame: ((n_points, 6) points,
+    (3,) centroid (m, world), yaw (rad)); the points are centred on the centroid and turned by
+    -yaw about z (:func:`canonical_yaw`). Raises ValueError naming the rule for a malformed cloud
+    (shape, NaN/inf) or one with fewer than MIN_OBJECT_POINTS points above the table."""
     try:
         c = np.asarray(cloud, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -81,10 +100,11 @@ def object_points(cloud, n_points: int, rng: np.random.Generator) -> tuple[np.nd
         raise ValueError(f"pointcloud has {len(obj)} points above the table (z > {TABLE_CUT_M} m); "
                          f"rule: at least {MIN_OBJECT_POINTS}")
     centre = obj[:, :3].mean(0)
+    yaw = canonical_yaw(obj[:, :2])
     pick = rng.choice(len(obj), n_points, replace=len(obj) < n_points)
     pts = obj[pick].copy()
-    pts[:, :3] -= centre
-    return pts.astype(np.float32), centre
+    pts[:, :3] = (pts[:, :3] - centre) @ rot_z(yaw)  # rows: R(-yaw) p
+    return pts.astype(np.float32), centre, yaw
 
 
 class GraspCoder:
@@ -96,15 +116,21 @@ class GraspCoder:
         self.half = torch.tensor(np.maximum((hand.upper - hand.lower) / 2, 1e-6), dtype=torch.float32)
         self.lower, self.upper = hand.lower, hand.upper
 
-    def encode(self, g: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
-        return torch.cat([(g[..., :3] - centre) / POSITION_SCALE_M, g[..., 3:9],
-                          (g[..., 9:] - self.mid.to(g.device)) / self.half.to(g.device)], -1)
+    def encode(self, g: np.ndarray, centre: np.ndarray, yaw: float) -> np.ndarray:
+        """World grasp(s) (..., 31) -> model coordinates in the cloud's canonical frame."""
+        g = np.asarray(g, np.float64)
+        Rz = rot_z(yaw)
+        pos = (g[..., :3] - centre) @ Rz / POSITION_SCALE_M
+        R = Rz.T @ rot6d_to_matrix(g[..., 3:9])
+        q = (g[..., 9:] - self.mid.numpy()) / self.half.numpy()
+        return np.concatenate([pos, matrix_to_rot6d(R), q], -1).astype(np.float32)
 
-    def decode(self, x: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    def decode(self, x: np.ndarray, centre: np.ndarray, yaw: float) -> np.ndarray:
         """Model coordinates (..., 31) -> valid world grasps: rot6d orthonormalised, joints clipped."""
         x = np.asarray(x, np.float64)
-        pos = x[..., :3] * POSITION_SCALE_M + centre
-        r6 = matrix_to_rot6d(rot6d_to_matrix(x[..., 3:9]))
+        Rz = rot_z(yaw)
+        pos = x[..., :3] * POSITION_SCALE_M @ Rz.T + centre
+        r6 = matrix_to_rot6d(Rz @ rot6d_to_matrix(x[..., 3:9]))
         q = np.clip(x[..., 9:] * self.half.numpy() + self.mid.numpy(), self.lower, self.upper)
         return np.concatenate([pos, r6, q], -1)
 
@@ -214,14 +240,14 @@ class DexVLGPolicy:
         text = observation.get("instruction") or self.instruction
         if not isinstance(text, str) or not instruction_tokens(text, self.model.cfg.text_buckets):
             raise ValueError(f"instruction {text!r}; rule: text with at least one word")
-        pts, centre = object_points(observation["pointcloud"], self.model.cfg.n_points, self.rng)
+        pts, centre, yaw = object_points(observation["pointcloud"], self.model.cfg.n_points, self.rng)
         tok, off = token_batch([text], self.model.cfg.text_buckets, self.device)
         with torch.no_grad():
             c = self.model.condition(torch.as_tensor(pts[None], device=self.device), tok, off)
             x, score = self.model.sample(c, self.samples, self.gen)
         x, score = x[0].cpu().numpy(), score[0].cpu().numpy()
         self.last_scores = score
-        return self.coder.decode(x[int(np.argmax(score))], centre).astype(np.float32)
+        return self.coder.decode(x[int(np.argmax(score))], centre, yaw).astype(np.float32)
 
 
 @register_policy("dexvlg")

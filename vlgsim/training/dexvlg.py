@@ -140,15 +140,13 @@ def _perturb(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def dexvlg_batch(data: DexVLGData, rows: np.ndarray, coder: GraspCoder, n_points: int, rng: np.random.Generator,
                  device: str = "cpu") -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """(points (B, N, 6) centred, instructions, target grasps (B, 31) in model coordinates)."""
-    pts, centres, targets = [], [], []
+    pts, targets = [], []
     for r in rows:
-        p, c = object_points(data.clouds[r], n_points, rng)
+        p, c, yaw = object_points(data.clouds[r], n_points, rng)
         pts.append(p)
-        centres.append(c)
         options = np.flatnonzero(data.scene == r)
-        targets.append(data.grasps[rng.choice(options)])
-    t = torch.tensor(np.array(targets), dtype=torch.float32, device=device)
-    x1 = coder.encode(t, torch.tensor(np.array(centres), dtype=torch.float32, device=device))
+        targets.append(coder.encode(data.grasps[rng.choice(options)], c, yaw))
+    x1 = torch.tensor(np.array(targets), dtype=torch.float32, device=device)
     return torch.tensor(np.array(pts), device=device), [str(data.instructions[r]) for r in rows], x1
 
 
