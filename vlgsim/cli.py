@@ -320,6 +320,8 @@ def train_dexvlg_cmd(
     objects: str = typer.Option("", "--objects", help="comma-separated categories (default: every set in --grasp-dir)"),
     scenes: int = typer.Option(1000, "--scenes", min=1, help="env resets (seeds seed .. seed + scenes - 1)"),
     steps: int = typer.Option(3000, "--steps", min=1),
+    targets_per_scene: int = typer.Option(2, "--targets-per-scene", min=0,
+                                          help="valid grasps kept per scene, the camera's side first (0: all)"),
     batch: int = typer.Option(128, "--batch", min=1),
     lr: float = typer.Option(1e-3, "--lr"),
     device: str = typer.Option("cpu", "--device", help="torch device: cpu or cuda"),
@@ -335,7 +337,7 @@ def train_dexvlg_cmd(
 
     cats = tuple(o.strip() for o in objects.split(",") if o.strip())
     cfg = DexVLGTrainConfig(grasp_dir=str(grasp_dir), categories=cats, scenes=scenes, steps=steps, batch=batch, lr=lr,
-                            device=device, seed=seed)
+                            device=device, seed=seed, targets_per_scene=targets_per_scene)
     out.mkdir(parents=True, exist_ok=True)
     data_path = out / "data.npz"
     with Progress() as bar:

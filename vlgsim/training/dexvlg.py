@@ -4,7 +4,8 @@
 seed + scenes - 1`` give the observation cloud (1024 x ``[xyz, rgb]``, world), the instruction
 and the object pose; the targets of a scene are the grasp set's valid grasps of the instructed
 part (with the instructed fingers up to one finger when any have them), transformed to the world
-frame. Scenes whose part has no valid grasp are skipped. Saved as ``data.npz``.
+frame, of which the ``targets_per_scene`` on the camera's side are kept (:func:`camera_side`).
+Scenes whose part has no valid grasp are skipped. Saved as ``data.npz``.
 
 **Loss** (:func:`train_dexvlg`): per scene in a batch, one target grasp X_1 drawn among its
 targets and a fresh resampling of its object points; flow matching
@@ -40,6 +41,10 @@ class DexVLGTrainConfig:
     categories: tuple[str, ...] = ()
     """Objects to train on (default: every object with a grasp-set file in ``grasp_dir``)."""
     scenes: int = 1000
+    targets_per_scene: int = 2
+    """Keep this many of a scene's valid grasps: those whose wrist lies most towards the camera
+    (seen from the object's centroid, in the table plane). Fewer modes per observation: a small
+    model trained briefly averages far-apart modes into a grasp of none (0 = keep all)."""
     seed: int = 0
     steps: int = 3000
     batch: int = 128
@@ -89,6 +94,18 @@ def scene_targets(gs, part: str, fingers: tuple[str, ...] | None) -> np.ndarray:
     return idx
 
 
+def camera_side(grasps_world: np.ndarray, cloud: np.ndarray, camera_xyz: np.ndarray) -> np.ndarray:
+    """Indices of ``grasps_world`` ordered by how far towards the camera their wrist lies: the
+    cosine between (wrist - centroid) and (camera - centroid) in the table plane, largest first
+    (centroid of the cloud's points above the table)."""
+    obj = cloud[cloud[:, 2] > 0.003, :3]
+    c = obj.mean(0) if len(obj) else grasps_world[:, :3].mean(0)
+    a = grasps_world[:, :2] - c[:2]
+    b = camera_xyz[:2] - c[:2]
+    cos = a @ b / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b), 1e-9)
+    return np.argsort(-cos, kind="stable")
+
+
 def collect_dexvlg_data(cfg: DexVLGTrainConfig, progress=None) -> DexVLGData:
     from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set
     from vlgsim.envs.dexvlg_part_grasp import DexVLGPartGraspEnv
@@ -114,8 +131,11 @@ def collect_dexvlg_data(cfg: DexVLGTrainConfig, progress=None) -> DexVLGData:
             progress(i)
         if not len(idx):
             continue
-        grasps.append(transform_grasp(gs.grasps[idx], np.asarray(info["object_pose"])))
-        scene += [len(clouds)] * len(idx)
+        world = transform_grasp(gs.grasps[idx], np.asarray(info["object_pose"]))
+        if cfg.targets_per_scene:
+            world = world[camera_side(world, obs["pointcloud"], np.asarray(env.camera.eye))[:cfg.targets_per_scene]]
+        grasps.append(world)
+        scene += [len(clouds)] * len(world)
         clouds.append(obs["pointcloud"])
         texts.append(obs["instruction"])
         seeds.append(seed)
