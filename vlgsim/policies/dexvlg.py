@@ -53,6 +53,7 @@ class DexVLGModelConfig:
     hidden: int = 256
     flow_steps: int = 16
     samples: int = 32
+    temperature: float = 1.0
 
 
 def instruction_tokens(text: str, buckets: int) -> list[int]:
@@ -63,14 +64,12 @@ def instruction_tokens(text: str, buckets: int) -> list[int]:
 
 
 def canonical_yaw(xy: np.ndarray) -> float:
-    """Yaw (rad) of the object points' principal axis in the table plane, its sign chosen so the
-    points' third moment along it is >= 0 (a partial view of an object looks the same in this
-    frame wherever the object is turned)."""
+    """Yaw (rad) of the object points' principal axis in the table plane, the axis signed to point
+    along +y of the world (for a fixed camera the partial view of a round object is a crescent
+    across the view direction, so its frame is stable; a box's frame follows its long side)."""
     d = xy - xy.mean(0)
     w, v = np.linalg.eigh(d.T @ d)
-    axis = v[:, 1]
-    if np.sum((d @ axis) ** 3) < 0:
-        axis = -axis
+    axis = v[:, 1] if v[1, 1] >= 0 else -v[:, 1]
     return float(np.arctan2(axis[1], axis[0]))
 
 
@@ -175,11 +174,13 @@ class DexVLGNet(nn.Module):
         return self.score(torch.cat([x, c], -1))[..., 0]
 
     @torch.no_grad()
-    def sample(self, c: torch.Tensor, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``k`` grasps per condition row: (B, k, 31) model coordinates and (B, k) scores."""
+    def sample(self, c: torch.Tensor, k: int, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """``k`` grasps per condition row: (B, k, 31) model coordinates and (B, k) scores. The ODE
+        starts from N(0, temperature^2 I) (temperature < 1: draws nearer the modes)."""
         B = c.shape[0]
         cc = c.repeat_interleave(k, 0)
-        x = torch.randn(B * k, GRASP_DIM, generator=generator, device=c.device)
+        x = temperature * torch.randn(B * k, GRASP_DIM, generator=generator, device=c.device)
         n = self.cfg.flow_steps
         for i in range(n):
             t = torch.full((B * k,), i / n, device=c.device)
@@ -219,8 +220,10 @@ class DexVLGPolicy:
 
     name = "dexvlg"
 
-    def __init__(self, path: str | Path, device: str = "cpu", samples: int | None = None, seed: int = 0):
+    def __init__(self, path: str | Path, device: str = "cpu", samples: int | None = None, seed: int = 0,
+                 temperature: float | None = None):
         self.model = load_dexvlg(path, device)
+        self.temperature = float(self.model.cfg.temperature if temperature is None else temperature)
         self.device = device
         self.samples = int(samples or self.model.cfg.samples)
         self.coder = GraspCoder()
@@ -244,7 +247,7 @@ class DexVLGPolicy:
         tok, off = token_batch([text], self.model.cfg.text_buckets, self.device)
         with torch.no_grad():
             c = self.model.condition(torch.as_tensor(pts[None], device=self.device), tok, off)
-            x, score = self.model.sample(c, self.samples, self.gen)
+            x, score = self.model.sample(c, self.samples, self.gen, self.temperature)
         x, score = x[0].cpu().numpy(), score[0].cpu().numpy()
         self.last_scores = score
         return self.coder.decode(x[int(np.argmax(score))], centre, yaw).astype(np.float32)
@@ -252,7 +255,13 @@ class DexVLGPolicy:
 
 @register_policy("dexvlg")
 def _make_dexvlg(env=None, arg=None, seed=0):
+    """``dexvlg:PATH[@K[@T]]``: K samples ranked by the score head, ODE start temperature T."""
     if not arg:
-        raise ValueError("dexvlg needs a path; rule: dexvlg:PATH (a dexvlg.pt or its folder)")
-    path, _, k = arg.partition("@")
-    return DexVLGPolicy(path, samples=int(k) if k else None, seed=seed)
+        raise ValueError("dexvlg needs a path; rule: dexvlg:PATH[@K[@T]] (PATH a dexvlg.pt or its folder)")
+    path, *rest = arg.split("@")
+    try:
+        k = int(rest[0]) if rest and rest[0] else None
+        t = float(rest[1]) if len(rest) > 1 else None
+    except ValueError as e:
+        raise ValueError(f"dexvlg:{arg}; rule: dexvlg:PATH[@K[@T]] with K an integer, T a number") from e
+    return DexVLGPolicy(path, samples=k, seed=seed, temperature=t)
