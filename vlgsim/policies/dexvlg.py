@@ -64,12 +64,15 @@ def instruction_tokens(text: str, buckets: int) -> list[int]:
 
 
 def canonical_yaw(xy: np.ndarray) -> float:
-    """Yaw (rad) of the object points' principal axis in the table plane, the axis signed to point
-    along +y of the world (for a fixed camera the partial view of a round object is a crescent
-    across the view direction, so its frame is stable; a box's frame follows its long side)."""
+    """Yaw (rad) of the object points' principal axis in the table plane, its sign chosen so the
+    points' third moment along it is >= 0 (a partial view of an object looks much the same in
+    this frame wherever the object is turned). Signing the axis along world +y instead gave
+    held-out grasps further from the data (0 of 30 within 2 cm and 0.3 rad against 5 of 30)."""
     d = xy - xy.mean(0)
     w, v = np.linalg.eigh(d.T @ d)
-    axis = v[:, 1] if v[1, 1] >= 0 else -v[:, 1]
+    axis = v[:, 1]
+    if np.sum((d @ axis) ** 3) < 0:
+        axis = -axis
     return float(np.arctan2(axis[1], axis[0]))
 
 
