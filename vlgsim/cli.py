@@ -327,6 +327,48 @@ def train_bc_cmd(
                f"--env-kwarg obs_mode=state --env-kwarg control_mode=pd_ee_delta_pose --max-steps 100")
 
 
+@train_app.command("dexvlg")
+def train_dexvlg_cmd(
+    grasp_dir: Path = typer.Option(Path("runs/grasp_sets"), "--grasp-dir", help="grasp sets (vlgsim synth-grasps)"),
+    objects: str = typer.Option("", "--objects", help="comma-separated categories (default: every set in --grasp-dir)"),
+    scenes: int = typer.Option(1000, "--scenes", min=1, help="env resets (seeds seed .. seed + scenes - 1)"),
+    steps: int = typer.Option(3000, "--steps", min=1),
+    targets_per_scene: int = typer.Option(2, "--targets-per-scene", min=0,
+                                          help="valid grasps kept per scene, the camera's side first (0: all)"),
+    batch: int = typer.Option(128, "--batch", min=1),
+    lr: float = typer.Option(1e-3, "--lr"),
+    device: str = typer.Option("cpu", "--device", help="torch device: cpu or cuda"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(Path("runs/dexvlg"), "--out"),
+):
+    """Fit the DexVLG-style model (point cloud + instruction -> 31-D grasp by flow matching, ranked
+    by a score head) on env scenes labelled with the grasp sets; writes data.npz (reused when OUT
+    already has one), dexvlg.pt, log.jsonl, train.json, curve.png."""
+    from rich.progress import Progress
+
+    from vlgsim.training.dexvlg import DexVLGData, DexVLGTrainConfig, collect_dexvlg_data, train_dexvlg
+
+    cats = tuple(o.strip() for o in objects.split(",") if o.strip())
+    cfg = DexVLGTrainConfig(grasp_dir=str(grasp_dir), categories=cats, scenes=scenes, steps=steps, batch=batch, lr=lr,
+                            device=device, seed=seed, targets_per_scene=targets_per_scene)
+    out.mkdir(parents=True, exist_ok=True)
+    data_path = out / "data.npz"
+    with Progress() as bar:
+        if data_path.exists():
+            data = DexVLGData.load(data_path)
+        else:
+            task = bar.add_task("scenes", total=scenes)
+            data = collect_dexvlg_data(cfg, progress=lambda i: bar.update(task, completed=i + 1))
+            data.save(data_path)
+        task = bar.add_task("training", total=steps)
+        train_dexvlg(cfg, data, out, progress=lambda i: bar.update(task, completed=i))
+    objs = ",".join(f'"{c}"' for c in cats) if cats else ""
+    kw = f" --env-kwarg 'categories=[{objs}]'" if cats else ""
+    typer.echo(f"{len(data.clouds)} scenes, {len(data.grasps)} target grasps: {data_path}\nmodel: {out / 'dexvlg.pt'}\n"
+               f"curve: {out / 'curve.png'}\nevaluate: vlgsim eval --env DexVLG-PartGrasp-v0 --policy dexvlg:{out} "
+               f"--seed 100000 --env-kwarg cloud=object{kw}")
+
+
 @train_app.command("grpo")
 def train_grpo_cmd(
     steps: int = typer.Option(4, "--steps", min=1, help="optimiser steps"),

@@ -6,6 +6,7 @@ root (the forearm and the two wrist joints are dropped: the wrist is the free 6-
 of a grasp), 22 finger joints in DexGraspNet order, their limits, the collision capsules
 and boxes of every link, a fingertip pad point per finger, a palm point, contact-candidate
 points per link, self-collision spheres, and the MJCF's distal-joint couplings.
+:func:`load_shadow_hand_visuals` gives the STL visual meshes per link (for rendering).
 
 Frames (MJCF): the palm frame has z along the fingers, x towards the index finger's side
 and -y out of the palm (fingers flex towards -y). Lengths in metres, angles in radians.
@@ -215,6 +216,40 @@ def load_shadow_hand() -> HandModel:
         palm_point=palm_box.center - [0, palm_box.half[1], 0], palm_normal=np.array([0.0, -1.0, 0.0]),
         couplings=tuple(couplings),
     )
+
+
+@dataclass(frozen=True)
+class VisualMesh:
+    """One of the MJCF's visual meshes (the Shadow Hand STLs shipped in gymnasium-robotics, as
+    mujoco compiles them: scaled to metres), in its link's frame."""
+
+    link: str
+    vertices: np.ndarray  # (V, 3) metres, link frame
+    faces: np.ndarray  # (F, 3) int
+
+
+@lru_cache(maxsize=1)
+def load_shadow_hand_visuals() -> tuple[VisualMesh, ...]:
+    """The visual (non-colliding) mesh geoms of the palm subtree: palm, knuckles, phalanges,
+    little-finger metacarpal and thumb (forearm and wrist dropped, as in :func:`load_shadow_hand`)."""
+    import mujoco
+
+    m = mujoco.MjModel.from_xml_path(mjcf_path())
+    palm = m.body("robot0:palm").id
+    out = []
+    for g in range(m.ngeom):
+        b = int(m.geom_bodyid[g])
+        if m.geom_type[g] != mujoco.mjtGeom.mjGEOM_MESH or m.geom_contype[g] != 0 or not _descends(m, b, palm):
+            continue
+        d = int(m.geom_dataid[g])
+        v = m.mesh_vert[m.mesh_vertadr[d]:m.mesh_vertadr[d] + m.mesh_vertnum[d]].astype(np.float64)
+        f = m.mesh_face[m.mesh_faceadr[d]:m.mesh_faceadr[d] + m.mesh_facenum[d]].astype(np.int64)
+        w, x, y, z = m.geom_quat[g]
+        R = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                      [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                      [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+        out.append(VisualMesh(m.body(b).name.removeprefix("robot0:"), v @ R.T + m.geom_pos[g], f))
+    return tuple(out)
 
 
 def _descends(m, b: int, root: int) -> bool:

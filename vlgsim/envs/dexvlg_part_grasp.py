@@ -4,10 +4,16 @@
 3 (as in validation), a fixed RGB-D camera. **Instruction**: "Grasp the {part} of the
 {object}[, with contacts on {fingers}]". **Observation** (``obs_mode="rgbd+pointcloud"``):
 ``rgb`` (H, W, 3) uint8, ``depth`` (H, W, 1) float32 metres, ``pointcloud`` (N, 6) float32
-coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1) of everything but
-the hand, and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
+coloured points ``[x, y, z, r, g, b]`` (world frame, metres; colours 0-1), drawn from the depth
+pixels of everything but the hand (``cloud="scene"``, most of them on the table) or of the
+object only (``cloud="object"``: pixels more than 2 mm above the table top, the input the
+``dexvlg:`` policy is trained on), and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
-:mod:`vlgsim.grasp.dexterous`). **Execution**: the hand is placed at the grasp, each finger
+:mod:`vlgsim.grasp.dexterous`). **Execution** (``execute="approach"``, the default): the hand
+starts at a pre-grasp (palm 5-12 cm back, fingers that would slide along the object open) on a
+straight path whose swept hand is checked against the object and the table
+(:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s), settles
+(0.15 s) and brings the opened fingers back to the grasp's shape (0.25 s); ``execute="teleport"`` places the hand at the grasp instead. Then each finger
 within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
@@ -17,7 +23,8 @@ within 1 cm of the target part and nearer it than any other part (after closing)
 equal the instructed ones up to one finger. Bad actions (not numeric, wrong shape, NaN/inf,
 the wrist beyond 2 m, a rot6d entry beyond 1e3, a joint beyond 2 pi rad, a degenerate
 rotation) end the episode with ``failure_mode="invalid_action"`` and ``info["error"]``
-naming the value and the rule.
+naming the value and the rule. The hand is drawn with the Shadow Hand's STL meshes
+(``hand_visual="mesh"``) or its collision capsules and boxes (``"capsules"``).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from vlgsim.assets.shadow_hand import load_shadow_hand
 from vlgsim.envs.action_checks import InvalidAction, numeric_action
 from vlgsim.envs.registration import register_task
 from vlgsim.envs.wrappers import INSTRUCTION_CHARSET, INSTRUCTION_MAX_LEN
+from vlgsim.grasp.approach import ApproachPlan, plan_approach
 from vlgsim.grasp.dex_energy import ObjectField
 from vlgsim.grasp.dex_validate import closing_targets
 from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, transform_grasp
@@ -43,8 +51,13 @@ from vlgsim.sim.sapien_render import add_camera, capture, make_sapien_scene
 
 SIM_DT = 1 / 240
 CLOSE_S, LIFT_S, HOLD_S = 0.25, 0.5, 1.0
+APPROACH_S, SETTLE_S, PRESHAPE_S = 0.5, 0.15, 0.25
+RECORD_EVERY = 12
+"""With ``record_frames`` set, a frame every this many physics steps (20 fps at 240 Hz)."""
 LIFT_M, SUCCESS_LIFT_M = 0.04, 0.03
 PART_TOUCH_M = 0.01
+OBJECT_CLOUD_MIN_Z_M = 0.002
+"""``cloud="object"`` keeps the points higher than this above the table top (world z, metres)."""
 PARKED_HAND = np.array([0.0, 0.0, 0.8, np.pi, 0.0, 0.0])
 """Wrist (xyz, XYZ Euler) of the hand between episodes: out of the camera's view."""
 WORKSPACE_LOW = np.r_[-0.3, -0.3, 0.0, -np.ones(6)]
@@ -75,16 +88,25 @@ class DexVLGPartGraspEnv(gym.Env):
     task_family = "dexvlg"
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
-                 image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None):
+                 image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
+                 execute: str = "approach", cloud: str = "scene", hand_visual: str = "mesh"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
+        if execute not in ("approach", "teleport"):
+            raise ValueError(f"execute {execute!r}; rule: 'approach' or 'teleport'")
+        self.execute = execute
+        if cloud not in ("scene", "object"):
+            raise ValueError(f"cloud {cloud!r}; rule: 'scene' or 'object'")
+        self.cloud = cloud
+        self.last_approach: ApproachPlan | None = None
         self.categories = tuple(categories) if categories else tuple(sorted(GRASPABLE_PARTS))
         self.scales, self.with_fingers, self.obs_mode = tuple(scales), bool(with_fingers), obs_mode
         self.n_points, self.render_mode = int(n_points), render_mode
         self.hand = load_shadow_hand()
         W, H = int(image_size[0]), int(image_size[1])
         self.camera = CameraSpec.d435(W, H, eye=(0.42, 0.0, 0.42), target=(0.0, 0.0, 0.05))
-        self.sim = DexScene(self.hand, make_sapien_scene(), table=True, friction=friction, timestep=SIM_DT)
+        self.sim = DexScene(self.hand, make_sapien_scene(), table=True, friction=friction, timestep=SIM_DT,
+                            visual=hand_visual)
         add_lighting(self.sim.scene, Lighting())
         self.cam = add_camera(self.sim.scene, self.camera)
         q = self.hand
@@ -103,6 +125,7 @@ class DexVLGPartGraspEnv(gym.Env):
         self.scene_spec: PartGraspScene | None = None
         self._obs = None
         self.last_frames: list[np.ndarray] = []
+        self.record_frames = False
 
     # ------------------------------------------------------------------ episode
     def reset(self, *, seed=None, options=None):
@@ -127,6 +150,8 @@ class DexVLGPartGraspEnv(gym.Env):
         v, u = np.nonzero(hit)
         xyz = deproject(np.stack([u + 0.5, v + 0.5], 1), depth[hit], self.camera.intrinsic, self.camera.extrinsic)
         cloud = np.concatenate([xyz, rgb[hit] / 255.0], 1).astype(np.float32)
+        if self.cloud == "object":
+            cloud = cloud[cloud[:, 2] > OBJECT_CLOUD_MIN_Z_M]
         pick = rng.choice(len(cloud), self.n_points, replace=len(cloud) < self.n_points) if len(cloud) else []
         cloud = cloud[pick] if len(cloud) else np.zeros((self.n_points, 6), np.float32)
         return {"rgb": rgb, "depth": depth[..., None], "pointcloud": cloud, "instruction": s.instruction}
@@ -144,8 +169,13 @@ class DexVLGPartGraspEnv(gym.Env):
                               metrics=self._metrics(False, np.zeros(5, bool), set()))
             return self._copy_obs(), 0.0, True, False, info
         suc, near, touching = self._execute(g)
+        extra = {}
+        if self.last_approach is not None:
+            a = self.last_approach
+            extra = dict(approach=a.kind, approach_standoff_m=a.standoff_m, approach_clearance_m=a.clearance_m,
+                         approach_clear=a.clear)
         info = self._info(success=suc, failure_mode="none" if suc else ("no_contact" if not touching else "dropped"),
-                          error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching))
+                          error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching), **extra)
         return self._copy_obs(), float(suc), True, False, info
 
     def _copy_obs(self) -> dict:
@@ -158,15 +188,19 @@ class DexVLGPartGraspEnv(gym.Env):
         return m
 
     def _execute(self, g: np.ndarray) -> tuple[bool, np.ndarray, set]:
-        """Place, close, lift, hold. Returns Suc, per-finger part-touch flags, touching fingers."""
+        """Reach (approach or teleport), close, lift, hold. Returns Suc, per-finger part-touch
+        flags, touching fingers."""
         sim, s = self.sim, self.scene_spec
         sim.place_object(s.pose)
         g_obj = transform_grasp(g, np.linalg.inv(s.pose))
         qpos = grasp_to_qpos(g)
         target = qpos.copy()
         target[6:] = closing_targets(self.hand, g_obj, self.field.mesh)
-        sim.set_hand(qpos, target)
         self.last_frames = []
+        self.last_approach = None
+        if self.execute == "approach":
+            self._approach(g, qpos)
+        sim.set_hand(qpos, target) if self.execute == "teleport" else sim.drive(target)
         sim.step(int(CLOSE_S / SIM_DT))
         touching = sim.touching_fingers()
         near = self._part_touch()
@@ -177,11 +211,43 @@ class DexVLGPartGraspEnv(gym.Env):
             t[2] += LIFT_M * (k + 1) / n_lift
             sim.drive(t)
             sim.step(1)
-        self._record()
-        sim.step(int(HOLD_S / SIM_DT))
-        self._record()
+            if k % RECORD_EVERY == 0:
+                self._record()
+        for _ in range(int(HOLD_S / SIM_DT) // RECORD_EVERY):
+            sim.step(RECORD_EVERY)
+            self._record()
         lifted = sim.object_pose[2, 3] - z0
         return bool(lifted >= SUCCESS_LIFT_M), near, touching
+
+    def _approach(self, g: np.ndarray, qpos: np.ndarray) -> None:
+        """Pre-grasp (palm backed off, fingers open; :func:`plan_approach`), then the palm moves
+        in a straight line onto the grasp in APPROACH_S (smoothstep profile, the PD drive given
+        the path's velocity so it does not lag), settles for SETTLE_S, and returns the opened
+        fingers to the grasp's joint shape in PRESHAPE_S."""
+        sim = self.sim
+        plan = plan_approach(self.hand, g, self.scene_spec.pose, self.field.mesh)
+        self.last_approach = plan
+        pre = grasp_to_qpos(plan.pregrasp)
+        sim.set_hand(pre)
+        self._record()
+        n = int(APPROACH_S / SIM_DT)
+        speed = np.zeros(len(pre))
+        for k in range(n):
+            s = (k + 1) / n
+            t = pre.copy()
+            t[:3] = plan.palm_at(s * s * (3 - 2 * s))  # smoothstep: starts and stops at rest
+            speed[:3] = plan.direction * plan.standoff_m * 6 * s * (1 - s) / APPROACH_S
+            sim.drive(t, speed)
+            sim.step(1)
+            if k % RECORD_EVERY == 0:
+                self._record()
+        sim.drive(t)
+        sim.step(int(SETTLE_S / SIM_DT))
+        self._record()
+        sim.drive(qpos)  # the opened fingers back to the grasp's shape before the close
+        for _ in range(int(PRESHAPE_S / SIM_DT) // RECORD_EVERY):
+            sim.step(RECORD_EVERY)
+            self._record()
 
     def _part_touch(self) -> np.ndarray:
         """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part
@@ -194,7 +260,7 @@ class DexVLGPartGraspEnv(gym.Env):
         return self.field.near_part(np.array(tips), self.scene_spec.part, PART_TOUCH_M)
 
     def _record(self) -> None:
-        if getattr(self, "record_frames", False):
+        if self.record_frames:
             self.sim.scene.update_render()
             self.last_frames.append(capture(self.cam)[0])
 

@@ -15,8 +15,9 @@ part) and 24-D ROS joint targets (``JointCommand``, the hand's part), phase by p
 5. ``squeeze``: DexGraspNet's 1 mm squeeze step (the targets the env and validation use), 0.1 s.
 6. ``lift``: palm up ``lift_m`` (the env's 4 cm), 0.5 s; ``hold``: 1 s.
 
-The finger targets are the env's (:func:`vlgsim.grasp.dex_validate.closing_targets`); what the
-env does by teleporting (placing the hand at the grasp) is an approach path here, as on hardware.
+The finger targets are the env's (:func:`vlgsim.grasp.dex_validate.closing_targets`); the opened
+fingers are :mod:`vlgsim.grasp.approach`'s, which the env's approach uses too (the env starts at
+the stand-off instead of above it, and checks the swept hand for collisions).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
 from vlgsim.envs.dexvlg_part_grasp import LIFT_M
+from vlgsim.grasp.approach import OPENING_JOINTS, open_fingers, sliding_fingers  # noqa: F401 - re-exported
 from vlgsim.grasp.dex_validate import closing_targets
 from vlgsim.grasp.dexterous import check_grasp, distal_contacts, rot6d_to_matrix, transform_grasp
 from vlgsim.real2sim.robot import CartesianCommand, JointCommand, Robot, RobotState
@@ -37,10 +39,6 @@ from vlgsim.real2sim.safety import SafetyLimits
 from vlgsim.real2sim.shadow_joints import model_to_ros
 from vlgsim.real2sim.shadow_ros import JointTrajectoryPlan, joint_trajectory_plan
 
-OPENING_JOINTS = {f: tuple(n for n in JOINT_NAMES if n[:2] == p and (n[3] in "012" if p != "TH" else n[3] in "013"))
-                  for f, p in zip(FINGERS, ("TH", "FF", "MF", "RF", "LF"))}
-"""Model joints set to 0 to open each finger (FINGERS order) for the approach."""
-APPROACH_SAMPLES = 10
 
 
 @dataclass(frozen=True)
@@ -79,9 +77,7 @@ def plan_dex_grasp_replay(hand: HandModel, grasp_world, object_pose: np.ndarray,
     g_obj = transform_grasp(g, np.linalg.inv(object_pose))
     R = rot6d_to_matrix(g[3:9])
     back = -standoff_m * (R @ hand.palm_normal)
-    q_open = g[9:].copy()
-    for finger in np.array(FINGERS)[sliding_fingers(hand, g_obj, mesh, standoff_m, slide_clearance_m)]:
-        q_open[[JOINT_NAMES.index(n) for n in OPENING_JOINTS[finger]]] = 0.0
+    q_open = open_fingers(g[9:], sliding_fingers(hand, g_obj, mesh, standoff_m, slide_clearance_m))
     q_close = closing_targets(hand, g_obj, mesh, squeeze=False)
     q_squeeze = closing_targets(hand, g_obj, mesh, squeeze=True)
     up = np.array([0.0, 0.0, 1.0])
@@ -96,20 +92,6 @@ def plan_dex_grasp_replay(hand: HandModel, grasp_world, object_pose: np.ndarray,
         ReplayStep("hold", JointCommand(model_to_ros(q_squeeze), 1.0)),
     ]
     return DexGraspReplay(tuple(steps))
-
-
-def sliding_fingers(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, standoff_m: float,
-                    clearance_m: float) -> np.ndarray:
-    """(5,) bool, FINGERS order: the finger's distal phalanx (grasp joint shape) comes within
-    ``clearance_m`` of the object while the palm approaches the grasp along its normal from
-    ``standoff_m`` (object frame)."""
-    normal = rot6d_to_matrix(g_obj[3:9]) @ hand.palm_normal
-    gap = np.full(len(FINGERS), np.inf)
-    for d in np.linspace(0.005, standoff_m, APPROACH_SAMPLES):
-        back = g_obj.copy()
-        back[:3] -= d * normal
-        gap = np.minimum(gap, distal_contacts(hand, back, mesh)[1])
-    return gap < clearance_m
 
 
 CAP_FRACTION = 0.9

@@ -2,8 +2,9 @@
 
 The hand is an articulation with a fixed world root, a virtual 6-DoF wrist (prismatic x, y,
 z then revolute x, y, z: intrinsic XYZ Euler angles, world frame) and the 22 finger joints
-of :mod:`vlgsim.assets.shadow_hand`, every joint PD-driven. Collision and visual shapes are
-the MJCF's capsules and boxes. Joint order of ``qpos``: 6 wrist values then JOINT_NAMES.
+of :mod:`vlgsim.assets.shadow_hand`, every joint PD-driven. Collision shapes are the MJCF's
+capsules and boxes; visual shapes are the Shadow Hand's STL meshes (``visual="mesh"``, the
+default) or the collision capsules and boxes (``visual="capsules"``). Joint order of ``qpos``: 6 wrist values then JOINT_NAMES.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import sapien
 from scipy.spatial.transform import Rotation
 
 from vlgsim.assets import ObjectAsset
-from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
+from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel, load_shadow_hand_visuals
 from vlgsim.grasp.dexterous import rot6d_to_matrix
-from vlgsim.sim.maniskill_scene import add_object_shapes
+from vlgsim.sim.maniskill_scene import _mesh_file, add_object_shapes
 
 HAND_RGB = (0.85, 0.85, 0.82)
 WRIST_JOINTS = ("wrist_px", "wrist_py", "wrist_pz", "wrist_rx", "wrist_ry", "wrist_rz")
@@ -46,7 +47,21 @@ def grasp_to_qpos(g: np.ndarray) -> np.ndarray:
     return np.concatenate([g[:3], Rotation.from_matrix(R).as_euler("XYZ"), g[9:]])
 
 
-def build_hand(scene: sapien.Scene, hand: HandModel, friction: float) -> sapien.physx.PhysxArticulation:
+def _visual_files() -> dict[str, list[str]]:
+    """Link name -> OBJ files (mesh cache) of its STL visual meshes, in the link frame."""
+    import trimesh
+
+    files: dict[str, list[str]] = {}
+    for vm in load_shadow_hand_visuals():
+        files.setdefault(vm.link, []).append(_mesh_file(trimesh.Trimesh(vm.vertices, vm.faces, process=False)))
+    return files
+
+
+def build_hand(scene: sapien.Scene, hand: HandModel, friction: float, visual: str = "mesh") -> sapien.physx.PhysxArticulation:
+    """The hand articulation; ``visual``: 'mesh' (STL meshes) or 'capsules' (collision shapes drawn)."""
+    if visual not in ("mesh", "capsules"):
+        raise ValueError(f"visual {visual!r}; rule: 'mesh' or 'capsules'")
+    meshes = _visual_files() if visual == "mesh" else {}
     mat = sapien.physx.PhysxMaterial(friction, friction, 0.0)
     rm = sapien.render.RenderMaterial(base_color=[*HAND_RGB, 1.0], roughness=0.5)
     b = scene.create_articulation_builder()
@@ -80,11 +95,15 @@ def build_hand(scene: sapien.Scene, hand: HandModel, friction: float) -> sapien.
             half = float(np.linalg.norm(c.p1 - c.p0) / 2)
             lb.add_capsule_collision(pose, c.radius, half, material=mat, density=500, patch_radius=PAD_PATCH_M,
                                      min_patch_radius=PAD_PATCH_M / 2)
-            lb.add_capsule_visual(pose, c.radius, half, material=rm)
+            if visual == "capsules":
+                lb.add_capsule_visual(pose, c.radius, half, material=rm)
         for bx in (bx for bx in hand.boxes if bx.link == lk):
             lb.add_box_collision(sapien.Pose(bx.center), bx.half, material=mat, density=500, patch_radius=PAD_PATCH_M,
                                  min_patch_radius=PAD_PATCH_M / 2)
-            lb.add_box_visual(sapien.Pose(bx.center), bx.half, material=rm)
+            if visual == "capsules":
+                lb.add_box_visual(sapien.Pose(bx.center), bx.half, material=rm)
+        for f in meshes.get(name, ()):
+            lb.add_visual_from_file(f, material=rm)
         if not any(c.link == lk for c in hand.capsules) and not any(bx.link == lk for bx in hand.boxes):
             lb.set_mass_and_inertia(0.01, sapien.Pose(), [1e-6] * 3)
         links.append(lb)
@@ -107,10 +126,10 @@ class DexScene:
     """Hand + one object (+ optional table top at z = 0). Object poses are 4x4 world matrices."""
 
     def __init__(self, hand: HandModel, scene: sapien.Scene, table: bool, friction: float = 1.0,
-                 timestep: float = 1 / 120):
+                 timestep: float = 1 / 120, visual: str = "mesh"):
         self.hand, self.scene, self.friction = hand, scene, friction
         scene.set_timestep(timestep)
-        self.hand_art = build_hand(scene, hand, friction)
+        self.hand_art = build_hand(scene, hand, friction, visual)
         names = [j.name for j in self.hand_art.get_active_joints()]  # SAPIEN orders joints breadth-first
         self.order = np.array([names.index(n) for n in WRIST_JOINTS + JOINT_NAMES])
         self.joints = [self.hand_art.get_active_joints()[i] for i in self.order]
@@ -163,9 +182,12 @@ class DexScene:
         self.hand_art.set_qvel(np.zeros(len(qpos), np.float32))
         self.drive(qpos if targets is None else targets)
 
-    def drive(self, targets: np.ndarray) -> None:
-        for j, t in zip(self.joints, targets):
+    def drive(self, targets: np.ndarray, velocities: np.ndarray | None = None) -> None:
+        """PD targets of the 28 joints (m, rad) and, optionally, their velocity targets (m/s,
+        rad/s; default 0): tracking a moving target without lag needs its velocity."""
+        for k, (j, t) in enumerate(zip(self.joints, targets)):
             j.set_drive_target(float(t))
+            j.set_drive_velocity_target(float(velocities[k]) if velocities is not None else 0.0)
 
     @property
     def qpos(self) -> np.ndarray:

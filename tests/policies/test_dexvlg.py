@@ -1,0 +1,157 @@
+"""The DexVLG-style model: training lowers the loss, the policy gives valid grasps, hostile input
+is a clear error."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from vlgsim.grasp.dexterous import GRASP_DIM, check_grasp, make_grasp
+from vlgsim.policies import make_policy
+from vlgsim.policies.dexvlg import DexVLGModelConfig, DexVLGNet, GraspCoder, object_points, rot_z, save_dexvlg
+from vlgsim.sim_eval.rollout import run_episode
+from vlgsim.training.dexvlg import DexVLGData, DexVLGTrainConfig, dexvlg_batch, dexvlg_losses, train_dexvlg
+
+TINY = DexVLGModelConfig(n_points=32, pc_dim=32, text_buckets=64, text_dim=8, hidden=32, flow_steps=4, samples=4)
+
+
+def tiny_problem(n_scenes: int = 4) -> DexVLGData:
+    """Scenes of a coloured blob at random places on the table, each with two target grasps
+    fixed relative to the blob (one per instruction word)."""
+    rng = np.random.default_rng(0)
+    clouds, texts, grasps, scene = [], [], [], []
+    coder = GraspCoder()
+    q = (coder.lower + coder.upper) / 2
+    for s in range(n_scenes):
+        c = np.r_[rng.uniform(-0.05, 0.05, 2), 0.04]
+        pts = np.c_[c + rng.normal(0, 0.02, (64, 3)), np.tile([0.9, 0.2, 0.2], (64, 1))]
+        pts[:, 2] = np.abs(pts[:, 2]) + 0.01
+        table = np.c_[rng.uniform(-0.3, 0.3, (64, 2)), np.zeros(64), np.full((64, 3), 0.5)]
+        clouds.append(np.concatenate([pts, table]).astype(np.float32))
+        texts.append("Grasp the body of the block" if s % 2 else "Grasp the wall of the bowl")
+        for dx in (0.05, -0.05):
+            grasps.append(make_grasp(pts[:, :3].mean(0) + [dx, 0, 0.02], np.eye(3), q))
+            scene.append(s)
+    return DexVLGData(np.stack(clouds), np.array(texts), np.array(grasps, np.float32), np.array(scene),
+                      np.arange(n_scenes))
+
+
+def fixed_losses(model: DexVLGNet, data: DexVLGData) -> tuple[float, float]:
+    """Flow and score losses on one fixed batch (fixed points, targets and noise), 64 rows."""
+    rng = np.random.default_rng(1)
+    rows = np.arange(64) % len(data.clouds)
+    points, texts, x1 = dexvlg_batch(data, rows, GraspCoder(), model.cfg.n_points, rng)
+    with torch.no_grad():
+        flow, score = dexvlg_losses(model, points, texts, x1, torch.Generator().manual_seed(1))
+    return float(flow), float(score)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dexvlg")
+    torch.manual_seed(0)
+    model, data = DexVLGNet(TINY), tiny_problem()
+    before = fixed_losses(model, data)
+    cfg = DexVLGTrainConfig(steps=300, batch=16, lr=1e-2, log_every=10, model=TINY)
+    train_dexvlg(cfg, data, out, model=model)
+    return out, before, fixed_losses(model, data)
+
+
+def test_training_lowers_the_loss_and_writes_its_files(trained):
+    import json
+
+    out, before, after = trained
+    assert after[0] < 0.75 * before[0] and after[1] < 0.95 * before[1], (before, after)
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["step"] == 300 and {"flow", "score", "lr"} <= set(log[-1])
+    assert (out / "curve.png").stat().st_size > 1000 and (out / "dexvlg.pt").exists()
+
+
+def target_distances(path, data: DexVLGData) -> np.ndarray:
+    pol = make_policy(f"dexvlg:{path}@8", env=None, seed=0)
+    d = []
+    for s in list(range(len(data.clouds))) * 3:
+        pol.reset(str(data.instructions[s]), {})
+        g = pol.act({"pointcloud": data.clouds[s], "instruction": str(data.instructions[s])})
+        check_grasp(g)
+        d.append(np.linalg.norm(data.grasps[data.scene == s][:, :3] - g[:3], axis=1).min())
+    return np.array(d)
+
+
+def test_trained_model_samples_nearer_the_targets_than_an_untrained_one(trained, tmp_path):
+    torch.manual_seed(0)
+    save_dexvlg(DexVLGNet(TINY), tmp_path / "dexvlg.pt")
+    data = tiny_problem()
+    before, after = target_distances(tmp_path, data), target_distances(trained[0], data)
+    assert np.median(after) < 0.7 * np.median(before), (before, after)
+
+
+def test_object_points_rules():
+    rng = np.random.default_rng(0)
+    cloud = tiny_problem().clouds[0]
+    pts, centre, yaw = object_points(cloud, 16, rng)
+    assert pts.shape == (16, 6) and np.all(pts[:, 2] + centre[2] > 0.003) and -np.pi <= yaw <= np.pi
+    np.testing.assert_allclose(centre, cloud[cloud[:, 2] > 0.003, :3].mean(0), atol=1e-6)
+    bad = cloud.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match=r"row 5 .*rule: finite"):
+        object_points(bad, 16, rng)
+    with pytest.raises(ValueError, match=r"shape \(64, 3\); rule: \(N, 6\)"):
+        object_points(cloud[:64, :3], 16, rng)
+    with pytest.raises(ValueError, match="not numeric"):
+        object_points("garbage", 16, rng)
+    with pytest.raises(ValueError, match="0 points above the table"):
+        object_points(cloud[cloud[:, 2] <= 0.003], 16, rng)
+
+
+def test_grasp_coordinates_round_trip():
+    coder = GraspCoder()
+    g = make_grasp([0.05, -0.02, 0.1], rot_z(0.4), (coder.lower + coder.upper) / 2 + 0.1)
+    x = coder.encode(g, np.array([0.01, 0.02, 0.03]), 1.2)
+    np.testing.assert_allclose(coder.decode(x, np.array([0.01, 0.02, 0.03]), 1.2), g, atol=1e-5)
+    np.testing.assert_allclose(x[:3], rot_z(-1.2) @ (g[:3] - [0.01, 0.02, 0.03]) / 0.1, atol=1e-5)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dexvlg:PATH"):
+        make_policy(f"dexvlg:{tmp_path / 'none'}", env=None)
+    with pytest.raises(ValueError, match="needs a path"):
+        make_policy("dexvlg", env=None)
+
+
+@pytest.mark.sim
+def test_policy_acts_in_the_env_and_hostile_inputs_are_recorded(tmp_path):
+    torch.manual_seed(0)
+    save_dexvlg(DexVLGNet(TINY), tmp_path / "dexvlg.pt")
+    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", categories=["block"], cloud="object")
+    try:
+        pol = make_policy(f"dexvlg:{tmp_path}", env)
+        obs, info = env.reset(seed=0)
+        pol.reset(obs["instruction"], info)
+        a = pol.act(obs)
+        assert a.shape == (GRASP_DIM,) and a.dtype == np.float32 and np.all(np.isfinite(a))
+        check_grasp(a)
+        lo, hi = env.unwrapped.hand.lower, env.unwrapped.hand.upper
+        assert np.all(a[9:] >= lo - 1e-6) and np.all(a[9:] <= hi + 1e-6)
+        _, _, term, _, step_info = env.step(a)
+        assert term and step_info["failure_mode"] != "invalid_action", step_info["error"]
+        assert set(step_info["metrics"]) >= {"Suc", "PTA", "PGA"}
+        # hostile: NaN cloud, empty instruction; an evaluation records them and goes on
+        nan_obs = dict(obs, pointcloud=np.full_like(obs["pointcloud"], np.nan))
+        with pytest.raises(ValueError, match="rule: finite"):
+            pol.act(nan_obs)
+        with pytest.raises(ValueError, match="rule: text with at least one word"):
+            pol.reset("", info)
+        with pytest.raises(ValueError, match="rule: text with at least one word"):
+            pol.act(dict(obs, instruction="!!! 123"))
+
+        class EmptyInstruction(gym.ObservationWrapper):
+            def observation(self, o):
+                return dict(o, instruction="")
+
+        res, _ = run_episode(EmptyInstruction(env), pol, 0, 1)
+        assert res.failure_mode == "error" and "at least one word" in res.error
+        res, _ = run_episode(env, pol, 1, 2)
+        assert res.failure_mode != "error", res.error
+    finally:
+        env.close()
