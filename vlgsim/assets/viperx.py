@@ -32,8 +32,9 @@ ARM_JOINTS = ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wris
 FINGER_JOINTS = ("left_finger", "right_finger")
 FINGER_RANGE_M = (0.021, 0.057)
 """Travel of each finger from the gripper's centre line: closed, open (MJCF ``left_finger``)."""
-HOME_QPOS = np.array([0.0, -0.96, 1.16, 0.0, -0.3, 0.0, 0.045, 0.045])
-"""gym-aloha's start keyframe (gripper in front of the base, pointing forward and down), open."""
+HOME_QPOS = np.array([0.0, -0.6, 0.6, 0.0, np.pi / 2, 0.0, 0.045, 0.045])
+"""Home: gripper open, pointing straight down 0.20 m above the table, 0.18 m in front of the
+base (gym-aloha's start keyframe points it forward: every pick would first turn the wrist 1.5 rad)."""
 TCP_BEHIND_TIP_M = 0.012
 """The TCP sits this far behind the fingertips, in the middle of the pads."""
 MJCF_ARM = "vx300s_left"
