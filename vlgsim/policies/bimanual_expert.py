@@ -19,13 +19,22 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from vlgsim.policies.base import register_policy
-from vlgsim.scenes.bimanual import ARM_BASE_Y, ARM_BASE_YAW, ARMS, PlanStep
+from vlgsim.scenes.bimanual import ARM_BASE_YAW, ARMS, PlanStep, arm_base_xy
 
 POS_UNIT_M = 0.1
 ROT_UNIT_RAD = 0.1
 CARRY_Z_M = 0.18
 """Carry height above the table."""
 DOWN = Rotation.from_euler("x", np.pi)
+SIDE_DEPTH_M = 0.005
+"""A side grasp stops with the TCP this far short of the body's centre."""
+SIDE_WRIST_M = {"aloha": (0.21, 0.33), "panda": (0.20, 0.40)}
+"""Per embodiment: how far the wrist sits behind a level TCP, and the wrist's most comfortable
+horizontal distance from the arm's base (m): a side grasp picks its heading by them."""
+DOWN_REACH_M = 0.40
+"""ALOHA: beyond this horizontal distance from its base (m) a ViperX cannot hold the gripper
+pointing straight down at carry height; a place there tilts the gripper outwards."""
+MAX_TILT_RAD = 0.9
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -53,6 +62,14 @@ def _yaw_of(R: Rotation) -> float:
 
 def _down(yaw: float) -> Rotation:
     return Rotation.from_euler("z", yaw) * DOWN
+
+
+def _level(psi: float, x_up: bool = False) -> Rotation:
+    """Gripper horizontal, pointing along heading ``psi`` (TCP z), closing horizontally (TCP y),
+    TCP x down (or up)."""
+    z = np.array([np.cos(psi), np.sin(psi), 0.0])
+    x = np.array([0.0, 0.0, 1.0 if x_up else -1.0])
+    return Rotation.from_matrix(np.stack([x, np.cross(z, x), z], axis=1))
 
 
 def _closest(cands: list[Rotation], cur: Rotation) -> Rotation:
@@ -95,6 +112,7 @@ class BimanualExpert:
         if self.variant and self.variant not in task.variants + task.extra_variants:
             raise ValueError(f"bimanual_expert:{self.variant}; rule: one of {task.variants + task.extra_variants}")
         self.task = task
+        self.embodiment = getattr(task, "embodiment", "panda")
         self.plan = task.expert_plan_for(self.variant)
         tcp = task.backend.tcp_poses()
         self.runners = {a: ArmRunner(a, [s for s in self.plan.steps if s.arm == a], tcp[i][:3].astype(np.float64),
@@ -204,13 +222,17 @@ class BimanualExpert:
             return wps
         if s.skill in ("place", "give"):
             offset = cur_pos - pose[:3]  # TCP relative to the held object's centre
-            goal_tcp = np.asarray(s.place_xyz, np.float64) + offset
+            tilt = self._reach_tilt(r.arm, np.asarray(s.place_xyz, np.float64))
+            goal_rot = tilt * cur_rot
+            goal_tcp = np.asarray(s.place_xyz, np.float64) + tilt.apply(offset)
+            goal_tcp[2] += 0.025 * tilt.magnitude() / MAX_TILT_RAD  # a tilted block lets go a little higher
             wps = [Waypoint(np.r_[cur_pos[:2], max(cur_pos[2], carry_z)], cur_rot, -1.0, tol_m=0.03),
-                   Waypoint(np.r_[goal_tcp[:2], max(goal_tcp[2], carry_z)], cur_rot, -1.0, tol_m=0.015)]
+                   Waypoint(np.r_[goal_tcp[:2], max(goal_tcp[2], carry_z)], goal_rot, -1.0, tol_m=0.015)]
+            cur_rot = goal_rot
             if s.skill == "give":
                 wps.append(Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02))
                 return wps
-            wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.008, speed_m=0.015),
+            wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.008, speed_m=0.015, max_ticks=35),
                     Waypoint(goal_tcp, cur_rot, 1.0, ticks=5, tol_m=0.02),
                     Waypoint(goal_tcp + [0, 0, 0.10], cur_rot, 1.0, tol_m=0.03),
                     Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
@@ -224,6 +246,17 @@ class BimanualExpert:
                     Waypoint(down + [0, 0, 0.10], turned, 1.0, tol_m=0.03, rot_tol=0.2),
                     Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
         raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat")
+
+    def _reach_tilt(self, arm: str, target: np.ndarray) -> Rotation:
+        """ALOHA: the tilt that points the gripper outwards, away from its base, for a target
+        farther than DOWN_REACH_M (identity on Panda and within reach)."""
+        d = target[:2] - arm_base_xy(arm, self.embodiment)
+        dist = float(np.linalg.norm(d))
+        if self.embodiment != "aloha" or dist <= DOWN_REACH_M:
+            return Rotation.identity()
+        angle = min(MAX_TILT_RAD, 3.0 * (dist - DOWN_REACH_M))
+        axis = np.cross([0.0, 0.0, -1.0], np.r_[d / dist, 0.0])
+        return Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle)
 
     @staticmethod
     def _outward(arm: str) -> np.ndarray:
@@ -240,18 +273,22 @@ class BimanualExpert:
         top_z = pose[2] + hs[vertical]
         horiz = [i for i in range(3) if i != vertical]
         if s.approach == "side":
-            # gripper pointing down, sliding in horizontally at grasp height along its own x-axis
-            # (the open fingers straddle the body), coming from the arm's side of the body
-            base_xy = np.array([0.0, ARM_BASE_Y if r.arm == "left" else -ARM_BASE_Y])
-            d = centre[:2] - base_xy
-            heading = float(np.arctan2(d[1], d[0]))
+            # a real side grasp: the gripper horizontal, pointing from the arm's side at the body along a
+            # face normal, closing across the body; it comes in level at grasp height
+            # of the four face normals, the heading whose pre-grasp wrist the arm reaches most comfortably
+            base_xy = arm_base_xy(r.arm, self.embodiment)
             face = float(np.arctan2(axes[1, horiz[0]], axes[0, horiz[0]]))
-            psi = min((face + k * np.pi / 2 for k in range(-4, 5)),
-                      key=lambda a: abs((a - heading + np.pi) % (2 * np.pi) - np.pi))
-            rot = _down(psi)
+            behind, comfy = SIDE_WRIST_M[self.embodiment]
+
+            def discomfort(a):
+                wrist = centre[:2] - (behind + 0.08) * np.array([np.cos(a), np.sin(a)])
+                return abs(float(np.linalg.norm(wrist - base_xy)) - comfy)
+
+            psi = min((face + k * np.pi / 2 for k in range(4)), key=discomfort)
+            rot = _closest([_level(psi, up) for up in (False, True)], cur_rot)
             x_ax = np.array([np.cos(psi), np.sin(psi), 0.0])
-            gz = max(top_z - 0.03, table_z + 0.015)
-            grasp = np.r_[centre[:2], gz]
+            gz = max(top_z - 0.035, table_z + 0.03)
+            grasp = np.r_[centre[:2] - SIDE_DEPTH_M * x_ax[:2], gz]
             return grasp, rot, grasp - 0.08 * x_ax
         # from above: close across the narrower horizontal side of the body
         narrow = min(horiz, key=lambda i: hs[i])
