@@ -5,7 +5,8 @@ the Shadow Hand (:mod:`vlgsim.assets.shadow_hand`), ``mujoco`` compiles the MJCF
 defaults and mesh re-centring resolved) and this module keeps what a simulator and a motion
 planner need: the left arm's kinematic tree (bodies, joint axes, limits), the inertials of
 every link, and every mesh geom, exported from the compiled model's vertices and faces as
-OBJ files (visual and collision: SAPIEN and mplib take their convex hulls, as MuJoCo does).
+OBJ files (visual and collision: SAPIEN and mplib take their convex hulls, as MuJoCo does;
+the hulls are also written as ``<mesh>.obj.convex.stl``, where mplib looks for them).
 
 Links (arm base frame): ``base_link`` (on the table top, +x forward, +z up), ``shoulder_link``
 ... ``gripper_link`` (6 revolute joints: waist, shoulder, elbow, forearm_roll, wrist_angle,
@@ -38,7 +39,7 @@ base (gym-aloha's start keyframe points it forward: every pick would first turn 
 TCP_BEHIND_TIP_M = 0.012
 """The TCP sits this far behind the fingertips, in the middle of the pads."""
 MJCF_ARM = "vx300s_left"
-VERSION = 1
+VERSION = 2
 
 
 def mjcf_path() -> str:
@@ -67,6 +68,13 @@ def _mesh_obj(m, mesh_id: int, path: Path) -> np.ndarray:
         fh.writelines(f"v {a:.7g} {b:.7g} {c:.7g}\n" for a, b, c in v)
         fh.writelines(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in f)
     return v
+
+
+def _convex_stl(verts: np.ndarray, path: Path) -> None:
+    """The convex hull of a collision mesh, where mplib looks for it (``<mesh>.convex.stl``)."""
+    import trimesh
+
+    trimesh.Trimesh(vertices=verts).convex_hull.export(str(path))
 
 
 def _quat_mat(q) -> np.ndarray:
@@ -103,6 +111,7 @@ def viperx_urdf() -> str:
             geoms.append(f'<visual>{origin}{geo}<material name="vx_grey"><color rgba="0.15 0.15 0.15 1"/></material></visual>')
             if m.geom_contype[g] or m.geom_conaffinity[g]:
                 geoms.append(f"<collision>{origin}{geo}</collision>")
+                _convex_stl(verts, out / f"{fname}.convex.stl")
             if name[b] in ("left_finger_link", "right_finger_link"):
                 finger_verts[name[b]] = verts @ _quat_mat(m.geom_quat[g]).T + m.geom_pos[g]
         inertial = ""

@@ -1,11 +1,20 @@
-"""Scripted closed-loop expert for the ``Bimanual-*`` tasks (privileged).
+"""Scripted closed-loop expert for the ``Bimanual-*`` tasks (privileged), on both embodiments.
 
 At reset it takes the task's expert plan (:class:`~vlgsim.scenes.bimanual.TaskPlan`) for
 the instructed variant, or for the variant named in ``bimanual_expert:VARIANT`` (to
 demonstrate the other variant, or to check that the scorer flags a violation). Each plan
-step is compiled into TCP waypoints from the poses measured when the step starts; each
-arm servoes its TCP to its current waypoint through ``pd_ee_delta_pose`` (the controller's
-IK does the joints). Phases switch on measured state, not on time; a pick whose object is
+step is compiled into TCP waypoints from the poses measured when the step starts. How an
+arm gets to its current waypoint depends on the env's control mode:
+
+- ``pd_joint_pos`` (motion-planned): ``mplib`` plans a collision-free joint trajectory to
+  each waypoint around the table and the other bodies (:mod:`vlgsim.sim.arm_planner`:
+  straight screw motion first, RRT-Connect around obstacles otherwise) and the arm follows
+  it one control step per sample; ALOHA demos use this mode (14-D joint actions).
+- ``pd_ee_delta_pose``: each arm servoes its TCP towards the waypoint (the controller's IK
+  does the joints).
+
+Side grasps are real side grasps: the gripper level, pointing at the body along a face
+normal (the face whose approach the arm reaches most comfortably). Phases switch on measured state, not on time; a pick whose object is
 not in the gripper after the lift is retried (up to twice); a step of one arm can wait
 for a labelled step of the other (hand-overs, taking turns over a shared tray).
 """
@@ -94,6 +103,10 @@ class ArmRunner:
         self.tick = 0
         self.retries = 0
         self.hold_pos, self.hold_rot = home_pos, home_rot
+        self.traj: Optional[np.ndarray] = None
+        self.traj_i = 0
+        self.planned_for: Optional[Waypoint] = None
+        self.hold_q: Optional[np.ndarray] = None
 
 
 class BimanualExpert:
@@ -107,8 +120,9 @@ class BimanualExpert:
         task = self.env.unwrapped
         if not hasattr(task, "expert_plan_for"):
             raise ValueError(f"bimanual_expert needs a Bimanual-* env, got {type(task).__name__}")
-        if task.control_mode != "pd_ee_delta_pose":
-            raise ValueError(f"bimanual_expert acts in pd_ee_delta_pose; env control_mode={task.control_mode!r}")
+        if task.control_mode not in ("pd_ee_delta_pose", "pd_joint_pos"):
+            raise ValueError(f"bimanual_expert acts in pd_ee_delta_pose or pd_joint_pos; env control_mode="
+                             f"{task.control_mode!r}")
         if self.variant and self.variant not in task.variants + task.extra_variants:
             raise ValueError(f"bimanual_expert:{self.variant}; rule: one of {task.variants + task.extra_variants}")
         self.task = task
@@ -117,11 +131,23 @@ class BimanualExpert:
         tcp = task.backend.tcp_poses()
         self.runners = {a: ArmRunner(a, [s for s in self.plan.steps if s.arm == a], tcp[i][:3].astype(np.float64),
                                      _body_rot(tcp[i])) for i, a in enumerate(ARMS)}
+        self.joint_mode = task.control_mode == "pd_joint_pos"
+        if self.joint_mode:
+            self.planners = task.backend.arm_planners()
+            self.n_arm = self.planners["left"].n_arm
+            q = task.backend.qpos().astype(np.float64)
+            for i, a in enumerate(ARMS):
+                self.runners[a].hold_q = q[i, : self.n_arm].copy()
 
     def act(self, observation: dict) -> np.ndarray:
         be = self.task.backend
         tcp = be.tcp_poses()
         out = []
+        if self.joint_mode:
+            q = be.qpos().astype(np.float64)
+            for i, a in enumerate(ARMS):
+                out.append(self._arm_joint_action(self.runners[a], tcp[i].astype(np.float64), q[i]))
+            return np.concatenate(out).astype(np.float32)
         for i, a in enumerate(ARMS):
             out.append(self._arm_action(self.runners[a], tcp[i].astype(np.float64)))
         return np.concatenate(out).astype(np.float32)
@@ -187,6 +213,47 @@ class BimanualExpert:
             rv = rv * ROT_UNIT_RAD / rn
         # ManiSkill 3.0.1's Panda scales rotation actions by rot_lower = -0.1: hence the minus sign
         return np.r_[np.clip(d_base / POS_UNIT_M, -1, 1), -rv / ROT_UNIT_RAD, grip]
+
+    # ------------------------------------------------------------------ motion-planned (pd_joint_pos)
+    def _arm_joint_action(self, r: ArmRunner, tcp, q_full) -> np.ndarray:
+        """Joint targets of one arm + its gripper, following an mplib trajectory to the waypoint."""
+        cur_pos, cur_rot = tcp[:3], _body_rot(tcp)
+        wp = self._next_waypoint(r, cur_pos, cur_rot)
+        if wp is None:
+            target = r.hold_q
+        else:
+            r.grip = wp.grip
+            if r.planned_for is not wp:
+                r.traj, r.traj_i, r.planned_for = self._plan(r, wp, q_full, cur_pos), 0, wp
+            target = r.traj[min(r.traj_i, len(r.traj) - 1)]
+            r.traj_i += 1
+            err = np.linalg.norm(wp.pos - cur_pos)
+            rot_err = (wp.rot * cur_rot.inv()).magnitude()
+            r.tick += 1
+            done_path = r.traj_i >= len(r.traj)
+            if (done_path and err < wp.tol_m and rot_err < wp.rot_tol) or r.tick > wp.max_ticks:
+                wp.ticks -= 1
+                if wp.ticks < 0 or r.tick > wp.max_ticks + 20:
+                    r.queue.pop(0)
+                    r.tick = 0
+                    r.hold_pos, r.hold_rot, r.hold_q = wp.pos, wp.rot, r.traj[-1]
+        g = r.grip if self.task.embodiment != "aloha" else 0.5 * (r.grip + 1.0)  # ALOHA: open fraction
+        return np.r_[target, g]
+
+    def _plan(self, r: ArmRunner, wp: Waypoint, q_full, cur_pos) -> np.ndarray:
+        be = self.task.backend
+        s = r.current
+        exclude = {s.obj} if s is not None and s.obj else set()
+        for a in ARMS:  # bodies held by either arm move with it: not obstacles
+            exclude |= {n for n in self.task.movable if np.linalg.norm(be.body_poses([n])[0][:3] - cur_pos) < 0.08}
+        res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
+                                        start_pos_world=cur_pos)
+        traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
+        if wp.speed_m < 0.03 and len(traj) > 1:  # slow moves (closing in, setting down) at the waypoint's speed
+            n = int(np.ceil(len(traj) * 0.03 / wp.speed_m))
+            t = np.linspace(0, len(traj) - 1, n)
+            traj = np.stack([np.interp(t, np.arange(len(traj)), traj[:, j]) for j in range(traj.shape[1])], axis=1)
+        return traj
 
     # ------------------------------------------------------------------ plan step -> waypoints
     def _compile(self, r: ArmRunner, s: PlanStep, cur_pos, cur_rot, retry: bool = False) -> list[Waypoint]:

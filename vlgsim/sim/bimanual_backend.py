@@ -52,6 +52,17 @@ ALOHA_LOW_EYE, ALOHA_LOW_TARGET = (-0.50, 0.0, 0.20), (0.10, 0.0, 0.0)
 """``cam_low``: low in front of the table, looking across it (world frame, m)."""
 
 
+def tray_parts(hs) -> list[tuple[list[float], list[float]]]:
+    """(centre, half size) of a tray's floor and four walls in its own frame (m)."""
+    t = TRAY_WALL_M
+    parts = [([0, 0, t / 2], [hs[0], hs[1], t / 2])]
+    for sx in (-1, 1):
+        parts.append(([sx * (hs[0] - t / 2), 0, hs[2] / 2], [t / 2, hs[1], hs[2] / 2]))
+    for sy in (-1, 1):
+        parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
+    return parts
+
+
 def _material():
     return sapien.pysapien.physx.PhysxMaterial(static_friction=OBJECT_FRICTION, dynamic_friction=OBJECT_FRICTION,
                                                restitution=0.0)
@@ -152,13 +163,7 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
         mat = sapien.render.RenderMaterial(base_color=list(body.rgba))
         hs = np.array(body.half_size)
         if body.kind == "tray":
-            t = TRAY_WALL_M
-            parts = [([0, 0, t / 2], [hs[0], hs[1], t / 2])]
-            for sx in (-1, 1):
-                parts.append(([sx * (hs[0] - t / 2), 0, hs[2] / 2], [t / 2, hs[1], hs[2] / 2]))
-            for sy in (-1, 1):
-                parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
-            for p, h in parts:
+            for p, h in tray_parts(hs):
                 b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material())
                 b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
         else:
@@ -236,6 +241,44 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
             cos = float(torch.dot(d, f) / (n * torch.linalg.norm(d)))
             flags.append(cos >= np.cos(np.deg2rad(85)))
         return touch, all(flags)
+
+    # ------------------------------------------------------------------ motion planning (mplib)
+    def arm_planners(self) -> dict:
+        """One :class:`~vlgsim.sim.arm_planner.ArmPlanner` per arm, both in one mplib worker process
+        (started on first use, kept for the backend's life)."""
+        if getattr(self, "_planners", None) is None:
+            from vlgsim.sim.arm_planner import ArmPlanner, MplibWorker
+
+            self._mplib = MplibWorker()
+            self._planners = {}
+            for arm, agent in self.arms.items():
+                urdf = agent.urdf_path
+                move_group = "panda_hand_tcp" if self.embodiment == "panda" else "tcp"
+                self._planners[arm] = ArmPlanner(
+                    self._mplib, arm, urdf, urdf.replace(".urdf", ".srdf"), move_group,
+                    [lk.get_name() for lk in agent.robot.get_links()],
+                    [j.get_name() for j in agent.robot.get_active_joints()], N_ARM_JOINTS[self.embodiment],
+                    [*arm_base_xy(arm, self.embodiment), 0.0], float(ARM_BASE_YAW[arm]), 1.0 / CONTROL_FREQ)
+        return self._planners
+
+    def obstacle_points(self, exclude: tuple[str, ...] = ()) -> np.ndarray:
+        """World-frame points (N, 3) on the table top and on every body not in ``exclude``."""
+        from scipy.spatial.transform import Rotation
+
+        from vlgsim.sim.arm_planner import POINT_SPACING_M, box_surface_points
+
+        hx, hy = TABLE_HALF_XY
+        gx, gy = np.meshgrid(np.arange(-hx, hx + 1e-9, POINT_SPACING_M * 2), np.arange(-hy, hy + 1e-9, POINT_SPACING_M * 2))
+        pts = [np.c_[gx.ravel(), gy.ravel(), np.full(gx.size, self.spec.table_z - 0.005)]]
+        for body in self.spec.bodies:
+            if body.name in exclude:
+                continue
+            pose = self.bodies[body.name].pose.raw_pose[0].numpy().astype(np.float64)
+            R = Rotation.from_quat([*pose[4:7], pose[3]]).as_matrix()
+            parts = tray_parts(body.half_size) if body.kind == "tray" else [([0, 0, 0], body.half_size)]
+            for c, h in parts:
+                pts.append(box_surface_points(pose[:3] + R @ np.asarray(c), R, h))
+        return np.concatenate(pts)
 
     def is_grasping(self, arm: str, name: str) -> bool:
         return self.finger_contact(arm, name)[1]
