@@ -249,8 +249,8 @@ class BimanualExpert:
         res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
                                         start_pos_world=cur_pos)
         traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
-        if wp.speed_m < 0.03 and len(traj) > 1:  # slow moves (closing in, setting down) at the waypoint's speed
-            n = int(np.ceil(len(traj) * 0.03 / wp.speed_m))
+        n = int(np.ceil(np.linalg.norm(wp.pos - cur_pos) / wp.speed_m))
+        if len(traj) > 1 and n > len(traj):  # no faster than the waypoint's speed (m per control step)
             t = np.linspace(0, len(traj) - 1, n)
             traj = np.stack([np.interp(t, np.arange(len(traj)), traj[:, j]) for j in range(traj.shape[1])], axis=1)
         return traj

@@ -34,8 +34,8 @@ OBSTACLE_RADIUS_M = 0.01
 """Clearance the planner keeps around every obstacle point."""
 SCREW_MAX_M = 0.15
 """Moves shorter than this try a straight screw motion first."""
-VEL_LIMIT_RAD_S = 1.6
-ACC_LIMIT_RAD_S2 = 3.0
+VEL_LIMIT_RAD_S = 3.0
+ACC_LIMIT_RAD_S2 = 8.0
 RRT_TIME_S = 0.5
 
 
