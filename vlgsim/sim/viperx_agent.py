@@ -68,6 +68,14 @@ class ViperX(BaseAgent):
 
 
 def gripper_open_fraction(finger_m: np.ndarray) -> np.ndarray:
-    """ALOHA's normalised gripper position: 0 closed (0.021 m), 1 open (0.057 m)."""
+    """ALOHA's normalised gripper position (the state): 0 closed (0.021 m), 1 open (0.057 m)."""
     lo, hi = FINGER_RANGE_M
     return (np.asarray(finger_m) - lo) / (hi - lo)
+
+
+def gripper_action_fraction(state_fraction: np.ndarray) -> np.ndarray:
+    """The ``pd_joint_pos`` gripper action (open fraction of the controller's range, whose 0 is
+    GRIPPER_SQUEEZE_M past the closed stop) that targets a given state open fraction."""
+    lo, hi = FINGER_RANGE_M
+    target_m = lo + np.asarray(state_fraction) * (hi - lo)
+    return (target_m - (lo - GRIPPER_SQUEEZE_M)) / (hi - lo + GRIPPER_SQUEEZE_M)

@@ -23,9 +23,10 @@ joint angles (rad) + gripper open fraction (0 closed, 1 open); panda 18 = qpos (
 Action (``pd_ee_delta_pose``, default): 14 floats in [-1, 1], per arm (left then right)
 ``[dx, dy, dz, drx, dry, drz, gripper]``: translation in that arm's base frame (1 = 0.1 m),
 rotation (1 = 0.1 rad), gripper +1 open / -1 closed. ``pd_joint_pos``: aloha 14 = ALOHA's
-convention, per arm 6 joint targets (rad, within the joint limits) + gripper target open
-fraction in [0, 1] (0 closes and squeezes, 1 opens); panda 16 (7 joints + gripper in
-[-1, 1] per arm). A NaN or wrong-shape action raises ``ValueError``.
+layout, per arm 6 joint targets (rad, within the joint limits) + gripper in [0, 1] (1 open:
+finger target 0.057 m; 0 closed: 0.011 m, 1 cm past the closed stop so grasps stay squeezed;
+the state's open fraction f is action ``vlgsim.sim.viperx_agent.gripper_action_fraction(f)``);
+panda 16 (7 joints + gripper in [-1, 1] per arm). A NaN or wrong-shape action raises ``ValueError``.
 
 Info: ``success``, ``instruction``, ``instruction_raw``, ``instruction_fine``,
 ``instruction_type``, ``factors`` (factor, instructed, measured), ``subgoals``, and at the
