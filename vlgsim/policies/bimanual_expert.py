@@ -244,8 +244,9 @@ class BimanualExpert:
         be = self.task.backend
         s = r.current
         exclude = {s.obj} if s is not None and s.obj else set()
-        for a in ARMS:  # bodies held by either arm move with it: not obstacles
-            exclude |= {n for n in self.task.movable if np.linalg.norm(be.body_poses([n])[0][:3] - cur_pos) < 0.08}
+        poses = be.body_poses(self.task.movable)
+        for tcp in be.tcp_poses():  # bodies in (or at) either gripper move with it: not obstacles
+            exclude |= {n for n, p in zip(self.task.movable, poses) if np.linalg.norm(p[:3] - tcp[:3]) < 0.08}
         res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
                                         start_pos_world=cur_pos)
         traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]

@@ -261,6 +261,12 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
                     [*arm_base_xy(arm, self.embodiment), 0.0], float(ARM_BASE_YAW[arm]), 1.0 / CONTROL_FREQ)
         return self._planners
 
+    def close(self):
+        if getattr(self, "_mplib", None) is not None:
+            self._mplib.close()
+            self._mplib, self._planners = None, None
+        super().close()
+
     def obstacle_points(self, exclude: tuple[str, ...] = ()) -> np.ndarray:
         """World-frame points (N, 3) on the table top and on every body not in ``exclude``."""
         from scipy.spatial.transform import Rotation
