@@ -8,7 +8,7 @@ DEMO_OUT ?= runs/demo
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh scripts/setup_vulkan.sh scripts/setup_lerobot_venv.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/setup_vulkan.sh scripts/setup_lerobot_venv.sh scripts/setup_mplib_venv.sh
 	bash scripts/setup.sh
 	touch $(STAMP)
 
@@ -27,4 +27,4 @@ bench: setup
 	$(PY) benchmarks/bench_realvlg_grasp.py
 
 clean:
-	rm -rf $(VENV) $(VENV)-lerobot runs .pytest_cache
+	rm -rf $(VENV) $(VENV)-lerobot $(VENV)-mplib runs .pytest_cache

@@ -34,5 +34,9 @@ echo "[vlgsim] installing openpi-client 0.1.2 and openpi-server 0.1.0 (--no-deps
 # compatibility test reads and appends to our datasets with lerobot's own code.
 bash scripts/setup_lerobot_venv.sh "$VENV/bin/python" "${VENV}-lerobot"
 
+# mplib 0.1.1 (the bimanual experts' motion planner) in a side venv with numpy 1.26: under the
+# main venv's numpy 2 it segfaults building a planner (ManiSkill issue #1359).
+bash scripts/setup_mplib_venv.sh "$VENV/bin/python" "${VENV}-mplib"
+
 bash scripts/setup_vulkan.sh "$VENV/bin/python"
 echo "[vlgsim] ready: $VENV/bin/vlgsim"

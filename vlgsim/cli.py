@@ -423,6 +423,8 @@ def generate_demos_cmd(
     fg_raw: str = typer.Option("1:1", "--fg-raw", help="FG:Raw ratio of the instruction each episode's frames carry"),
     split: str = typer.Option("easy", "--split", help="easy or hard"),
     seed: int = typer.Option(0, "--seed", help="episode e uses seed + e (a retry adds 100000)"),
+    embodiment: str = typer.Option("aloha", "--embodiment",
+                                   help="aloha (14-D ALOHA state and joint actions, motion-planned expert) or panda"),
     out: Path = typer.Option(Path("data/bimanual_demos"), "--out"),
     width: int = typer.Option(128, "--width"),
     height: int = typer.Option(128, "--height"),
@@ -446,7 +448,10 @@ def generate_demos_cmd(
         parse_fg_raw(fg_raw)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
-    cfg = DemoConfig(tasks=names, episodes=episodes, fg_raw=fg_raw, split=split, seed=seed, image_size=(width, height))
+    if embodiment not in ("aloha", "panda"):
+        raise typer.BadParameter(f"--embodiment {embodiment!r}; rule: aloha or panda")
+    cfg = DemoConfig(tasks=names, episodes=episodes, fg_raw=fg_raw, split=split, seed=seed, image_size=(width, height),
+                     embodiment=embodiment)
     pool = _backend(backend, workers, address)
     failed = []
     with Progress(TextColumn("[bold]demos"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.sim
 
 
 def test_two_workers_write_the_dataset_a_serial_run_writes(tmp_path):
-    cfg = DemoConfig(tasks=["Bimanual-ArmChoice-v0"], episodes=3, image_size=(32, 32))
+    cfg = DemoConfig(tasks=["Bimanual-ArmChoice-v0"], episodes=3, image_size=(32, 32), embodiment="panda")
     order = []
     serial = generate_demos(cfg, tmp_path / "serial")
     parallel = generate_demos(cfg, tmp_path / "parallel", on_episode=lambda e, ok: order.append(e),

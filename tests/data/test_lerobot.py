@@ -70,7 +70,8 @@ def test_crash_between_data_and_commit_is_repaired(tmp_path):
 def test_expert_demos_round_trip(tmp_path):
     from vlgsim.data.bimanual_demos import DemoConfig, generate_demos
 
-    cfg = DemoConfig(tasks=["Bimanual-ArmChoice-v0", "Bimanual-PickColor-v0"], episodes=2, image_size=(64, 64))
+    cfg = DemoConfig(tasks=["Bimanual-ArmChoice-v0", "Bimanual-PickColor-v0"], episodes=2, image_size=(64, 64),
+                     embodiment="panda")
     w = generate_demos(cfg, tmp_path)
     assert w.finished() == {0, 1}
     ds = LeRobotDataset(tmp_path)

@@ -39,6 +39,7 @@ def demos(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demos")
     subprocess.run([sys.executable, "-m", "vlgsim.cli", "generate", "demos", "--tasks",
                     "Bimanual-PickColor-v0,Bimanual-ArmChoice-v0", "--episodes", "2", "--width", "64", "--height", "64",
+                    "--embodiment", "panda",
                     "--out", str(out)], check=True, timeout=900, env=dict(os.environ, PYTHONPATH=str(REPO)))
     return out
 

@@ -1,4 +1,5 @@
-"""Bimanual-* tasks on real SAPIEN physics: API conformance, determinism, action checks,
+"""Bimanual-* tasks on real SAPIEN physics, on two Pandas (the ALOHA embodiment: test_bimanual_aloha.py):
+API conformance, determinism, action checks,
 expert success, and steerability (variant A / variant B / violation) per factor family."""
 
 import re
@@ -26,7 +27,7 @@ def test_all_tasks_registered():
 
 
 def test_check_env_and_determinism():
-    env = gym.make("Bimanual-PickColor-v0", split="hard")
+    env = gym.make("Bimanual-PickColor-v0", split="hard", embodiment="panda")
     check_env(env.unwrapped, skip_render_check=True)
     o1, i1 = env.reset(seed=5)
     a = np.full(14, 0.3, np.float32)
@@ -42,7 +43,7 @@ def test_check_env_and_determinism():
 
 
 def test_bad_actions_are_rejected_with_the_rule():
-    env = gym.make("Bimanual-ArmChoice-v0")
+    env = gym.make("Bimanual-ArmChoice-v0", embodiment="panda")
     env.reset(seed=0)
     bad = np.zeros(14)
     bad[3] = np.nan
@@ -58,7 +59,7 @@ def test_bad_actions_are_rejected_with_the_rule():
 
 
 def _run(env_id, variant, expert_variant=None, seed=0, split="easy"):
-    env = gym.make(env_id, split=split, variant=variant)
+    env = gym.make(env_id, split=split, variant=variant, embodiment="panda")
     pol = make_policy("bimanual_expert" + (f":{expert_variant}" if expert_variant else ""), env)
     res, _ = run_episode(env, pol, 0, seed)
     env.close()
@@ -91,7 +92,7 @@ def test_general_tasks_expert_hard_split(env_id):
 
 
 def test_random_policy_fails_and_gets_partial_score_at_most():
-    env = gym.make("Bimanual-StackBlocks-v0")
+    env = gym.make("Bimanual-StackBlocks-v0", embodiment="panda")
     res, _ = run_episode(env, make_policy("random", env), 0, 0)
     env.close()
     assert not res.success and res.steps == 150
@@ -99,7 +100,8 @@ def test_random_policy_fails_and_gets_partial_score_at_most():
 
 
 def test_rgb_observations_and_instruction_types():
-    env = gym.make("Bimanual-ArmChoice-v0", obs_mode="rgb+state", image_size=(64, 48), instruction_type="raw")
+    env = gym.make("Bimanual-ArmChoice-v0", obs_mode="rgb+state", image_size=(64, 48), instruction_type="raw",
+                   embodiment="panda")
     obs, info = env.reset(seed=0)
     for cam in ("head", "left_wrist", "right_wrist"):
         img = obs[f"{cam}_rgb"]

@@ -1,11 +1,20 @@
-"""Scripted closed-loop expert for the ``Bimanual-*`` tasks (privileged).
+"""Scripted closed-loop expert for the ``Bimanual-*`` tasks (privileged), on both embodiments.
 
 At reset it takes the task's expert plan (:class:`~vlgsim.scenes.bimanual.TaskPlan`) for
 the instructed variant, or for the variant named in ``bimanual_expert:VARIANT`` (to
 demonstrate the other variant, or to check that the scorer flags a violation). Each plan
-step is compiled into TCP waypoints from the poses measured when the step starts; each
-arm servoes its TCP to its current waypoint through ``pd_ee_delta_pose`` (the controller's
-IK does the joints). Phases switch on measured state, not on time; a pick whose object is
+step is compiled into TCP waypoints from the poses measured when the step starts. How an
+arm gets to its current waypoint depends on the env's control mode:
+
+- ``pd_joint_pos`` (motion-planned): ``mplib`` plans a collision-free joint trajectory to
+  each waypoint around the table and the other bodies (:mod:`vlgsim.sim.arm_planner`:
+  straight screw motion first, RRT-Connect around obstacles otherwise) and the arm follows
+  it one control step per sample; ALOHA demos use this mode (14-D joint actions).
+- ``pd_ee_delta_pose``: each arm servoes its TCP towards the waypoint (the controller's IK
+  does the joints).
+
+Side grasps are real side grasps: the gripper level, pointing at the body along a face
+normal (the face whose approach the arm reaches most comfortably). Phases switch on measured state, not on time; a pick whose object is
 not in the gripper after the lift is retried (up to twice); a step of one arm can wait
 for a labelled step of the other (hand-overs, taking turns over a shared tray).
 """
@@ -19,13 +28,22 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from vlgsim.policies.base import register_policy
-from vlgsim.scenes.bimanual import ARM_BASE_Y, ARM_BASE_YAW, ARMS, PlanStep
+from vlgsim.scenes.bimanual import ARM_BASE_YAW, ARMS, PlanStep, arm_base_xy
 
 POS_UNIT_M = 0.1
 ROT_UNIT_RAD = 0.1
 CARRY_Z_M = 0.18
 """Carry height above the table."""
 DOWN = Rotation.from_euler("x", np.pi)
+SIDE_DEPTH_M = 0.005
+"""A side grasp stops with the TCP this far short of the body's centre."""
+SIDE_WRIST_M = {"aloha": (0.21, 0.33), "panda": (0.20, 0.40)}
+"""Per embodiment: how far the wrist sits behind a level TCP, and the wrist's most comfortable
+horizontal distance from the arm's base (m): a side grasp picks its heading by them."""
+DOWN_REACH_M = 0.40
+"""ALOHA: beyond this horizontal distance from its base (m) a ViperX cannot hold the gripper
+pointing straight down at carry height; a place there tilts the gripper outwards."""
+MAX_TILT_RAD = 0.9
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -55,6 +73,14 @@ def _down(yaw: float) -> Rotation:
     return Rotation.from_euler("z", yaw) * DOWN
 
 
+def _level(psi: float, x_up: bool = False) -> Rotation:
+    """Gripper horizontal, pointing along heading ``psi`` (TCP z), closing horizontally (TCP y),
+    TCP x down (or up)."""
+    z = np.array([np.cos(psi), np.sin(psi), 0.0])
+    x = np.array([0.0, 0.0, 1.0 if x_up else -1.0])
+    return Rotation.from_matrix(np.stack([x, np.cross(z, x), z], axis=1))
+
+
 def _closest(cands: list[Rotation], cur: Rotation) -> Rotation:
     return min(cands, key=lambda r: (r * cur.inv()).magnitude())
 
@@ -77,6 +103,10 @@ class ArmRunner:
         self.tick = 0
         self.retries = 0
         self.hold_pos, self.hold_rot = home_pos, home_rot
+        self.traj: Optional[np.ndarray] = None
+        self.traj_i = 0
+        self.planned_for: Optional[Waypoint] = None
+        self.hold_q: Optional[np.ndarray] = None
 
 
 class BimanualExpert:
@@ -90,20 +120,34 @@ class BimanualExpert:
         task = self.env.unwrapped
         if not hasattr(task, "expert_plan_for"):
             raise ValueError(f"bimanual_expert needs a Bimanual-* env, got {type(task).__name__}")
-        if task.control_mode != "pd_ee_delta_pose":
-            raise ValueError(f"bimanual_expert acts in pd_ee_delta_pose; env control_mode={task.control_mode!r}")
+        if task.control_mode not in ("pd_ee_delta_pose", "pd_joint_pos"):
+            raise ValueError(f"bimanual_expert acts in pd_ee_delta_pose or pd_joint_pos; env control_mode="
+                             f"{task.control_mode!r}")
         if self.variant and self.variant not in task.variants + task.extra_variants:
             raise ValueError(f"bimanual_expert:{self.variant}; rule: one of {task.variants + task.extra_variants}")
         self.task = task
+        self.embodiment = getattr(task, "embodiment", "panda")
         self.plan = task.expert_plan_for(self.variant)
         tcp = task.backend.tcp_poses()
         self.runners = {a: ArmRunner(a, [s for s in self.plan.steps if s.arm == a], tcp[i][:3].astype(np.float64),
                                      _body_rot(tcp[i])) for i, a in enumerate(ARMS)}
+        self.joint_mode = task.control_mode == "pd_joint_pos"
+        if self.joint_mode:
+            self.planners = task.backend.arm_planners()
+            self.n_arm = self.planners["left"].n_arm
+            q = task.backend.qpos().astype(np.float64)
+            for i, a in enumerate(ARMS):
+                self.runners[a].hold_q = q[i, : self.n_arm].copy()
 
     def act(self, observation: dict) -> np.ndarray:
         be = self.task.backend
         tcp = be.tcp_poses()
         out = []
+        if self.joint_mode:
+            q = be.qpos().astype(np.float64)
+            for i, a in enumerate(ARMS):
+                out.append(self._arm_joint_action(self.runners[a], tcp[i].astype(np.float64), q[i]))
+            return np.concatenate(out).astype(np.float32)
         for i, a in enumerate(ARMS):
             out.append(self._arm_action(self.runners[a], tcp[i].astype(np.float64)))
         return np.concatenate(out).astype(np.float32)
@@ -170,6 +214,48 @@ class BimanualExpert:
         # ManiSkill 3.0.1's Panda scales rotation actions by rot_lower = -0.1: hence the minus sign
         return np.r_[np.clip(d_base / POS_UNIT_M, -1, 1), -rv / ROT_UNIT_RAD, grip]
 
+    # ------------------------------------------------------------------ motion-planned (pd_joint_pos)
+    def _arm_joint_action(self, r: ArmRunner, tcp, q_full) -> np.ndarray:
+        """Joint targets of one arm + its gripper, following an mplib trajectory to the waypoint."""
+        cur_pos, cur_rot = tcp[:3], _body_rot(tcp)
+        wp = self._next_waypoint(r, cur_pos, cur_rot)
+        if wp is None:
+            target = r.hold_q
+        else:
+            r.grip = wp.grip
+            if r.planned_for is not wp:
+                r.traj, r.traj_i, r.planned_for = self._plan(r, wp, q_full, cur_pos), 0, wp
+            target = r.traj[min(r.traj_i, len(r.traj) - 1)]
+            r.traj_i += 1
+            err = np.linalg.norm(wp.pos - cur_pos)
+            rot_err = (wp.rot * cur_rot.inv()).magnitude()
+            r.tick += 1
+            done_path = r.traj_i >= len(r.traj)
+            if (done_path and err < wp.tol_m and rot_err < wp.rot_tol) or r.tick > wp.max_ticks:
+                wp.ticks -= 1
+                if wp.ticks < 0 or r.tick > wp.max_ticks + 20:
+                    r.queue.pop(0)
+                    r.tick = 0
+                    r.hold_pos, r.hold_rot, r.hold_q = wp.pos, wp.rot, r.traj[-1]
+        g = r.grip if self.task.embodiment != "aloha" else 0.5 * (r.grip + 1.0)  # ALOHA: open fraction
+        return np.r_[target, g]
+
+    def _plan(self, r: ArmRunner, wp: Waypoint, q_full, cur_pos) -> np.ndarray:
+        be = self.task.backend
+        s = r.current
+        exclude = {s.obj} if s is not None and s.obj else set()
+        poses = be.body_poses(self.task.movable)
+        for tcp in be.tcp_poses():  # bodies in (or at) either gripper move with it: not obstacles
+            exclude |= {n for n, p in zip(self.task.movable, poses) if np.linalg.norm(p[:3] - tcp[:3]) < 0.08}
+        res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
+                                        start_pos_world=cur_pos)
+        traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
+        n = int(np.ceil(np.linalg.norm(wp.pos - cur_pos) / wp.speed_m))
+        if len(traj) > 1 and n > len(traj):  # no faster than the waypoint's speed (m per control step)
+            t = np.linspace(0, len(traj) - 1, n)
+            traj = np.stack([np.interp(t, np.arange(len(traj)), traj[:, j]) for j in range(traj.shape[1])], axis=1)
+        return traj
+
     # ------------------------------------------------------------------ plan step -> waypoints
     def _compile(self, r: ArmRunner, s: PlanStep, cur_pos, cur_rot, retry: bool = False) -> list[Waypoint]:
         task = self.task
@@ -204,13 +290,17 @@ class BimanualExpert:
             return wps
         if s.skill in ("place", "give"):
             offset = cur_pos - pose[:3]  # TCP relative to the held object's centre
-            goal_tcp = np.asarray(s.place_xyz, np.float64) + offset
+            tilt = self._reach_tilt(r.arm, np.asarray(s.place_xyz, np.float64))
+            goal_rot = tilt * cur_rot
+            goal_tcp = np.asarray(s.place_xyz, np.float64) + tilt.apply(offset)
+            goal_tcp[2] += 0.025 * tilt.magnitude() / MAX_TILT_RAD  # a tilted block lets go a little higher
             wps = [Waypoint(np.r_[cur_pos[:2], max(cur_pos[2], carry_z)], cur_rot, -1.0, tol_m=0.03),
-                   Waypoint(np.r_[goal_tcp[:2], max(goal_tcp[2], carry_z)], cur_rot, -1.0, tol_m=0.015)]
+                   Waypoint(np.r_[goal_tcp[:2], max(goal_tcp[2], carry_z)], goal_rot, -1.0, tol_m=0.015)]
+            cur_rot = goal_rot
             if s.skill == "give":
                 wps.append(Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02))
                 return wps
-            wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.008, speed_m=0.015),
+            wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.008, speed_m=0.015, max_ticks=35),
                     Waypoint(goal_tcp, cur_rot, 1.0, ticks=5, tol_m=0.02),
                     Waypoint(goal_tcp + [0, 0, 0.10], cur_rot, 1.0, tol_m=0.03),
                     Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
@@ -224,6 +314,17 @@ class BimanualExpert:
                     Waypoint(down + [0, 0, 0.10], turned, 1.0, tol_m=0.03, rot_tol=0.2),
                     Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
         raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat")
+
+    def _reach_tilt(self, arm: str, target: np.ndarray) -> Rotation:
+        """ALOHA: the tilt that points the gripper outwards, away from its base, for a target
+        farther than DOWN_REACH_M (identity on Panda and within reach)."""
+        d = target[:2] - arm_base_xy(arm, self.embodiment)
+        dist = float(np.linalg.norm(d))
+        if self.embodiment != "aloha" or dist <= DOWN_REACH_M:
+            return Rotation.identity()
+        angle = min(MAX_TILT_RAD, 3.0 * (dist - DOWN_REACH_M))
+        axis = np.cross([0.0, 0.0, -1.0], np.r_[d / dist, 0.0])
+        return Rotation.from_rotvec(axis / np.linalg.norm(axis) * angle)
 
     @staticmethod
     def _outward(arm: str) -> np.ndarray:
@@ -240,18 +341,22 @@ class BimanualExpert:
         top_z = pose[2] + hs[vertical]
         horiz = [i for i in range(3) if i != vertical]
         if s.approach == "side":
-            # gripper pointing down, sliding in horizontally at grasp height along its own x-axis
-            # (the open fingers straddle the body), coming from the arm's side of the body
-            base_xy = np.array([0.0, ARM_BASE_Y if r.arm == "left" else -ARM_BASE_Y])
-            d = centre[:2] - base_xy
-            heading = float(np.arctan2(d[1], d[0]))
+            # a real side grasp: the gripper horizontal, pointing from the arm's side at the body along a
+            # face normal, closing across the body; it comes in level at grasp height
+            # of the four face normals, the heading whose pre-grasp wrist the arm reaches most comfortably
+            base_xy = arm_base_xy(r.arm, self.embodiment)
             face = float(np.arctan2(axes[1, horiz[0]], axes[0, horiz[0]]))
-            psi = min((face + k * np.pi / 2 for k in range(-4, 5)),
-                      key=lambda a: abs((a - heading + np.pi) % (2 * np.pi) - np.pi))
-            rot = _down(psi)
+            behind, comfy = SIDE_WRIST_M[self.embodiment]
+
+            def discomfort(a):
+                wrist = centre[:2] - (behind + 0.08) * np.array([np.cos(a), np.sin(a)])
+                return abs(float(np.linalg.norm(wrist - base_xy)) - comfy)
+
+            psi = min((face + k * np.pi / 2 for k in range(4)), key=discomfort)
+            rot = _closest([_level(psi, up) for up in (False, True)], cur_rot)
             x_ax = np.array([np.cos(psi), np.sin(psi), 0.0])
-            gz = max(top_z - 0.03, table_z + 0.015)
-            grasp = np.r_[centre[:2], gz]
+            gz = max(top_z - 0.035, table_z + 0.03)
+            grasp = np.r_[centre[:2] - SIDE_DEPTH_M * x_ax[:2], gz]
             return grasp, rot, grasp - 0.08 * x_ax
         # from above: close across the narrower horizontal side of the body
         narrow = min(horiz, key=lambda i: hs[i])

@@ -381,8 +381,15 @@ class LiberoLayout(Layout):
 class AlohaLayout(Layout):
     name = "aloha"
 
+    def _on_aloha(self) -> bool:
+        """The env's own arms are ALOHA's ViperX: state and joint actions are already in ALOHA's
+        14-D convention (per arm 6 joints + gripper open fraction), images include cam_low."""
+        return getattr(self.env.unwrapped, "embodiment", "panda") == "aloha"
+
     def _state(self, obs) -> tuple[np.ndarray, np.ndarray]:
         s = _need(obs, "state", self.name, "make the bimanual env with obs_mode='rgb+state'").astype(np.float64)
+        if self._on_aloha():
+            return s[:14].reshape(2, 7), s[:14].astype(np.float32)
         if s.shape[-1] < 18:
             raise ValueError(f"state of length {s.shape[-1]}; rule: a bimanual vlgsim state (2 x qpos 9, ...)")
         q = s[:18].reshape(2, 9)  # per arm: 7 joints, 2 fingers
@@ -394,11 +401,19 @@ class AlohaLayout(Layout):
         images = {"cam_high": _need(obs, "head_rgb", self.name, hint),
                   "cam_left_wrist": _need(obs, "left_wrist_rgb", self.name, hint),
                   "cam_right_wrist": _need(obs, "right_wrist_rgb", self.name, hint)}
+        if self._on_aloha():
+            images["cam_low"] = _need(obs, "low_rgb", self.name, hint)
         images = {k: resize_with_pad(v).transpose(2, 0, 1).copy() for k, v in images.items()}
-        images["cam_low"] = np.zeros((3, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        images.setdefault("cam_low", np.zeros((3, IMAGE_SIZE, IMAGE_SIZE), np.uint8))
         return {"images": images, "state": state, "prompt": instruction}
 
     def actions(self, actions, obs):
+        if self._on_aloha() and not self._ee():  # ALOHA's joints as they are; the gripper on the state's scale
+            from vlgsim.sim.viperx_agent import gripper_action_fraction
+
+            out = self._passthrough(actions).astype(np.float32).copy()
+            out[:, [6, 13]] = gripper_action_fraction(out[:, [6, 13]])
+            return out
         if self._ee() or len(self.arms) != 2:
             return self._passthrough(actions)
         if actions.shape[1] != 14:

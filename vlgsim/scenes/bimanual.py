@@ -20,7 +20,12 @@ import numpy as np
 
 ARMS = ("left", "right")
 ARM_BASE_Y = 0.55
-"""|y| of the two arm bases (metres); the left arm is at +y."""
+"""|y| of the two Panda arm bases (metres); the left arm is at +y."""
+EMBODIMENTS = ("aloha", "panda")
+"""``aloha``: two ViperX 300 6-DoF arms (gym-aloha's MJCF); ``panda``: two Franka Pandas."""
+ARM_BASE_Y_M = {"panda": ARM_BASE_Y, "aloha": 0.469}
+"""|y| of the arm bases per embodiment; ALOHA's 0.469 m is gym-aloha's base offset (its arms
+stand 0.938 m apart, on the table top, facing each other)."""
 ARM_BASE_YAW = {"left": -np.pi / 2, "right": np.pi / 2}
 """Yaw of each arm base: both face the table centre."""
 TABLE_HALF_XY = (0.42, 0.40)
@@ -132,6 +137,14 @@ class BimanualScene:
 
 
 # ---------------------------------------------------------------------------- sampling helpers
+def arm_base_xy(arm: str, embodiment: str = "panda") -> np.ndarray:
+    """World xy (metres) of an arm's base."""
+    if embodiment not in EMBODIMENTS:
+        raise ValueError(f"embodiment {embodiment!r}; rule: one of {EMBODIMENTS}")
+    y = ARM_BASE_Y_M[embodiment]
+    return np.array([0.0, y if arm == "left" else -y])
+
+
 def rgba(color: str, rng: Optional[np.random.Generator] = None, shade: float = 0.0) -> tuple:
     """RGBA of a named colour; on Hard a random shade (+-``shade``) keeps the colour name true."""
     c = np.array(COLORS[color], dtype=np.float64)

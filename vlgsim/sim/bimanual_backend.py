@@ -1,16 +1,19 @@
-"""ManiSkill3 / SAPIEN backend for the bimanual tasks: two Franka Pandas facing each other
-across a table (ALOHA layout), bodies from a :class:`~vlgsim.scenes.bimanual.BimanualScene`,
-a head camera and one wrist camera per arm.
+"""ManiSkill3 / SAPIEN backend for the bimanual tasks: two arms facing each other across a
+table (ALOHA layout), bodies from a :class:`~vlgsim.scenes.bimanual.BimanualScene`, cameras.
 
-Why Pandas and not the ViperX 300s of ``gym-aloha``: ManiSkill 3.0.1's MJCF loader stops
-on that file (an ``AssertionError`` in SAPIEN's joint-type check), and ManiSkill's
-end-effector controllers need a URDF for their IK; two ManiSkill Pandas are the
-documented fallback and grasp reliably with the tuned ManiSkill gripper.
+Embodiments (``embodiment=``): ``aloha`` (default): two ViperX 300 6-DoF arms built from
+gym-aloha's compiled MJCF (:mod:`vlgsim.assets.viperx`, :mod:`vlgsim.sim.viperx_agent`),
+bases 0.469 m either side of the table centre, cameras ``cam_high`` (the head camera of the
+scene spec), ``cam_low`` (low, in front), ``cam_left_wrist``, ``cam_right_wrist`` (above and
+behind each gripper, looking along the fingers, as gym-aloha's wrist cameras); ``panda``: two
+ManiSkill Franka Pandas 0.55 m either side, a head camera and one wrist camera per arm.
+ManiSkill 3.0.1's own MJCF loader stops on gym-aloha's file (an ``AssertionError`` in
+SAPIEN's joint-type check), hence the URDF written from the compiled model.
 
 Control: 20 Hz (sim 100 Hz), per arm ``pd_ee_delta_pose`` (6: xyz in the arm's base
 frame, 0.1 m per unit; rotation, 0.1 rad per unit) + gripper (1: +1 open, -1 closed), or
-``pd_joint_pos`` (7 + 1). Cameras exist only when images are asked for (``cameras=True``);
-state-only runs use no renderer at all.
+``pd_joint_pos`` (joint targets in rad, 7 Panda / 6 ViperX, + gripper). Cameras exist only
+when images are asked for (``cameras=True``); state-only runs use no renderer at all.
 """
 
 from __future__ import annotations
@@ -27,24 +30,37 @@ from mani_skill.utils.structs.pose import Pose
 from mani_skill.utils.structs.types import SimConfig
 from transforms3d.euler import euler2quat
 
-from vlgsim.scenes.bimanual import (
-    ARM_BASE_Y,
-    ARM_BASE_YAW,
-    ARMS,
-    TABLE_HALF_XY,
-    BimanualScene,
-    BodySpec,
-)
+from vlgsim.scenes.bimanual import ARM_BASE_YAW, ARMS, EMBODIMENTS, TABLE_HALF_XY, BimanualScene, BodySpec, arm_base_xy
 from vlgsim.sim.maniskill_env import CachedBRDFLUTMixin, LightClearMixin, builtin_pinocchio
 
 HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
-"""Each arm tucked back above its own table edge: out of the other arm's way."""
+"""Panda: each arm tucked back above its own table edge: out of the other arm's way."""
+ROBOT_UID = {"panda": "panda", "aloha": "viperx"}
+N_ARM_JOINTS = {"panda": 7, "aloha": 6}
 OBJECT_FRICTION = 1.2
 TRAY_WALL_M = 0.008
 SIM_FREQ, CONTROL_FREQ = 100, 20
 CONTROL_MODES = ("pd_ee_delta_pose", "pd_joint_pos")
 WRIST_MOUNT = sapien.Pose(p=[0.065, 0.0, 0.03], q=euler2quat(0, -np.pi / 2 - 0.3, 0))
-"""Beside the hand (its +x side), looking along the fingers, tilted 17 deg towards them."""
+"""Panda: beside the hand (its +x side), looking along the fingers, tilted 17 deg towards them."""
+ALOHA_WRIST_EYE, ALOHA_WRIST_TARGET = (-0.1, 0.0, 0.16), (0.15, 0.0, 0.01)
+"""gym-aloha's wrist camera: eye and look-at point in the ``gripper_link`` frame (m)."""
+ALOHA_WRIST_FOV_RAD = 1.2
+"""Wider than gym-aloha's 20 deg so the image shows the fingers and the object, as the real
+ALOHA wrist cameras do."""
+ALOHA_LOW_EYE, ALOHA_LOW_TARGET = (-0.50, 0.0, 0.20), (0.10, 0.0, 0.0)
+"""``cam_low``: low in front of the table, looking across it (world frame, m)."""
+
+
+def tray_parts(hs) -> list[tuple[list[float], list[float]]]:
+    """(centre, half size) of a tray's floor and four walls in its own frame (m)."""
+    t = TRAY_WALL_M
+    parts = [([0, 0, t / 2], [hs[0], hs[1], t / 2])]
+    for sx in (-1, 1):
+        parts.append(([sx * (hs[0] - t / 2), 0, hs[2] / 2], [t / 2, hs[1], hs[2] / 2]))
+    for sy in (-1, 1):
+        parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
+    return parts
 
 
 def _material():
@@ -55,18 +71,25 @@ def _material():
 class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     """One sub-scene of the bimanual table; the task env (``vlgsim.envs.bimanual``) owns it."""
 
-    SUPPORTED_ROBOTS = [("panda", "panda")]
+    SUPPORTED_ROBOTS = [("panda", "panda"), ("viperx", "viperx")]
 
     def __init__(self, scene_fn: Callable[[int], BimanualScene], cameras: bool = False, image_size=(128, 128),
-                 control_mode: str = "pd_ee_delta_pose", **kwargs):
+                 control_mode: str = "pd_ee_delta_pose", embodiment: str = "aloha", **kwargs):
         if control_mode not in CONTROL_MODES:
             raise ValueError(f"control_mode {control_mode!r}; rule: one of {CONTROL_MODES}")
+        if embodiment not in EMBODIMENTS:
+            raise ValueError(f"embodiment {embodiment!r}; rule: one of {EMBODIMENTS}")
+        if embodiment == "aloha":
+            import vlgsim.sim.viperx_agent  # noqa: F401  (registers the ViperX agent)
+        self.embodiment = embodiment
+        self.home_qpos = HOME_QPOS if embodiment == "panda" else _viperx_home()
         self.scene_fn, self.cameras, self.image_size = scene_fn, cameras, tuple(image_size)
         self.spec: BimanualScene | None = None
         self.bodies: dict = {}
         kwargs.setdefault("reconfiguration_freq", 1)
         kwargs.setdefault("render_backend", "cpu" if cameras else "none")
-        super().__init__(robot_uids=("panda", "panda"), obs_mode="state", reward_mode="none",
+        uid = ROBOT_UID[embodiment]
+        super().__init__(robot_uids=(uid, uid), obs_mode="state", reward_mode="none",
                          control_mode=control_mode, sim_backend="cpu", **kwargs)
 
     @property
@@ -80,8 +103,11 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
 
     def _load_agent(self, options: dict):
         with builtin_pinocchio():  # the same IK solver whether or not the `pin` package is installed
-            super()._load_agent(options, [sapien.Pose([0, ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["left"])),
-                                          sapien.Pose([0, -ARM_BASE_Y, 0], q=euler2quat(0, 0, ARM_BASE_YAW["right"]))])
+            super()._load_agent(options, [self.base_pose(a) for a in ARMS])
+
+    def base_pose(self, arm: str) -> sapien.Pose:
+        """World pose of an arm's base (on the table plane z = 0, facing the table centre)."""
+        return sapien.Pose([*arm_base_xy(arm, self.embodiment), 0.0], q=euler2quat(0, 0, ARM_BASE_YAW[arm]))
 
     # ------------------------------------------------------------------ sensors
     @property
@@ -90,6 +116,13 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
             return []
         w, h = self.image_size
         c = self.spec.head_camera
+        if self.embodiment == "aloha":
+            cfgs = [CameraConfig("cam_high", sapien_utils.look_at(c.eye, c.target), w, h, c.fov_rad, 0.01, 10),
+                    CameraConfig("cam_low", sapien_utils.look_at(ALOHA_LOW_EYE, ALOHA_LOW_TARGET), w, h, 1.0, 0.01, 10)]
+            for arm, agent in self.arms.items():
+                cfgs.append(CameraConfig(f"cam_{arm}_wrist", sapien_utils.look_at(ALOHA_WRIST_EYE, ALOHA_WRIST_TARGET),
+                                         w, h, ALOHA_WRIST_FOV_RAD, 0.01, 10, mount=agent.robot.links_map["gripper_link"]))
+            return cfgs
         cfgs = [CameraConfig("head", sapien_utils.look_at(c.eye, c.target), w, h, c.fov_rad, 0.01, 10)]
         for arm, agent in self.arms.items():
             cfgs.append(CameraConfig(f"{arm}_wrist", WRIST_MOUNT, w, h, 1.3, 0.01, 10,
@@ -130,13 +163,7 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
         mat = sapien.render.RenderMaterial(base_color=list(body.rgba))
         hs = np.array(body.half_size)
         if body.kind == "tray":
-            t = TRAY_WALL_M
-            parts = [([0, 0, t / 2], [hs[0], hs[1], t / 2])]
-            for sx in (-1, 1):
-                parts.append(([sx * (hs[0] - t / 2), 0, hs[2] / 2], [t / 2, hs[1], hs[2] / 2]))
-            for sy in (-1, 1):
-                parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
-            for p, h in parts:
+            for p, h in tray_parts(hs):
                 b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material())
                 b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
         else:
@@ -148,9 +175,9 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
 
     def _initialize_episode(self, env_idx: torch.Tensor, options: dict):
         for arm, agent in self.arms.items():
-            agent.reset(torch.as_tensor(HOME_QPOS, dtype=torch.float32)[None])
+            agent.reset(torch.as_tensor(self.home_qpos, dtype=torch.float32)[None])
             agent.robot.set_pose(Pose.create_from_pq(
-                torch.tensor([[0.0, ARM_BASE_Y if arm == "left" else -ARM_BASE_Y, 0.0]]),
+                torch.tensor([[*arm_base_xy(arm, self.embodiment), 0.0]], dtype=torch.float32),
                 torch.tensor(np.array([euler2quat(0, 0, ARM_BASE_YAW[arm])]), dtype=torch.float32)))
         for body in self.spec.bodies:
             if body.static:
@@ -183,8 +210,19 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
         return np.stack([self.arms[a].tcp.pose.raw_pose[0].numpy() for a in ARMS]).astype(np.float32)
 
     def qpos(self) -> np.ndarray:
-        """(2, 9) joint positions (7 arm + 2 finger) of the left and right arm."""
+        """Joint positions of the left and right arm: Panda (2, 9): 7 arm joints (rad) + 2 fingers (m);
+        ALOHA (2, 8): 6 arm joints (rad) + 2 fingers (m of travel from the centre line)."""
         return np.stack([self.arms[a].robot.get_qpos()[0].numpy() for a in ARMS]).astype(np.float32)
+
+    def aloha_state(self) -> np.ndarray:
+        """(14,) ALOHA's state convention, left then right: 6 joint angles (rad) and the gripper's
+        open fraction (0 closed, 1 open) per arm (``embodiment='aloha'`` only)."""
+        if self.embodiment != "aloha":
+            raise ValueError(f"aloha_state on embodiment {self.embodiment!r}; rule: only on 'aloha'")
+        from vlgsim.sim.viperx_agent import gripper_open_fraction
+
+        q = self.qpos().astype(np.float64)
+        return np.concatenate([np.r_[q[i, :6], gripper_open_fraction(q[i, 6])] for i in range(2)]).astype(np.float32)
 
     def finger_contact(self, arm: str, name: str) -> tuple[bool, bool]:
         """(touching, grasping) of ``arm`` on the body, from one pair of contact queries:
@@ -204,6 +242,50 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
             flags.append(cos >= np.cos(np.deg2rad(85)))
         return touch, all(flags)
 
+    # ------------------------------------------------------------------ motion planning (mplib)
+    def arm_planners(self) -> dict:
+        """One :class:`~vlgsim.sim.arm_planner.ArmPlanner` per arm, both in one mplib worker process
+        (started on first use, kept for the backend's life)."""
+        if getattr(self, "_planners", None) is None:
+            from vlgsim.sim.arm_planner import ArmPlanner, MplibWorker
+
+            self._mplib = MplibWorker()
+            self._planners = {}
+            for arm, agent in self.arms.items():
+                urdf = agent.urdf_path
+                move_group = "panda_hand_tcp" if self.embodiment == "panda" else "tcp"
+                self._planners[arm] = ArmPlanner(
+                    self._mplib, arm, urdf, urdf.replace(".urdf", ".srdf"), move_group,
+                    [lk.get_name() for lk in agent.robot.get_links()],
+                    [j.get_name() for j in agent.robot.get_active_joints()], N_ARM_JOINTS[self.embodiment],
+                    [*arm_base_xy(arm, self.embodiment), 0.0], float(ARM_BASE_YAW[arm]), 1.0 / CONTROL_FREQ)
+        return self._planners
+
+    def close(self):
+        if getattr(self, "_mplib", None) is not None:
+            self._mplib.close()
+            self._mplib, self._planners = None, None
+        super().close()
+
+    def obstacle_points(self, exclude: tuple[str, ...] = ()) -> np.ndarray:
+        """World-frame points (N, 3) on the table top and on every body not in ``exclude``."""
+        from scipy.spatial.transform import Rotation
+
+        from vlgsim.sim.arm_planner import POINT_SPACING_M, box_surface_points
+
+        hx, hy = TABLE_HALF_XY
+        gx, gy = np.meshgrid(np.arange(-hx, hx + 1e-9, POINT_SPACING_M * 2), np.arange(-hy, hy + 1e-9, POINT_SPACING_M * 2))
+        pts = [np.c_[gx.ravel(), gy.ravel(), np.full(gx.size, self.spec.table_z - 0.005)]]
+        for body in self.spec.bodies:
+            if body.name in exclude:
+                continue
+            pose = self.bodies[body.name].pose.raw_pose[0].numpy().astype(np.float64)
+            R = Rotation.from_quat([*pose[4:7], pose[3]]).as_matrix()
+            parts = tray_parts(body.half_size) if body.kind == "tray" else [([0, 0, 0], body.half_size)]
+            for c, h in parts:
+                pts.append(box_surface_points(pose[:3] + R @ np.asarray(c), R, h))
+        return np.concatenate(pts)
+
     def is_grasping(self, arm: str, name: str) -> bool:
         return self.finger_contact(arm, name)[1]
 
@@ -214,7 +296,8 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
                    uids[1]: torch.as_tensor(action["right"], dtype=torch.float32)[None]})
 
     def images(self) -> dict[str, np.ndarray]:
-        """RGB uint8 (H, W, 3) of the head and both wrist cameras."""
+        """RGB uint8 (H, W, 3) per camera: ``head``, ``left_wrist``, ``right_wrist`` (Panda);
+        ``cam_high``, ``cam_low``, ``cam_left_wrist``, ``cam_right_wrist`` (ALOHA)."""
         if not self.cameras:
             raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgb' or 'rgb+state'")
         self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
@@ -223,3 +306,9 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
             cam.capture()
             out[uid] = cam.get_obs(rgb=True, depth=False, segmentation=False, position=False)["rgb"][0].numpy()
         return out
+
+
+def _viperx_home() -> np.ndarray:
+    from vlgsim.assets.viperx import HOME_QPOS as VIPERX_HOME
+
+    return VIPERX_HOME

@@ -7,15 +7,26 @@ A task module subclasses :class:`BimanualTask` and declares, in one file:
 last one is the success predicate) and ``measure_factor`` (steerability factor read from
 the recorded state). Registration with :func:`register_bimanual` does the rest.
 
+Embodiment (``embodiment=``, exposed as ``env.unwrapped.embodiment``): ``aloha`` (default,
+two ViperX 300 6-DoF arms from gym-aloha's MJCF) or ``panda`` (two Franka Pandas); see
+:mod:`vlgsim.sim.bimanual_backend`.
+
 Observation (``obs_mode``): ``state`` -> ``{"state", "instruction"}``; ``rgb`` ->
-``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}``; ``rgb+state`` both.
-``state`` = qpos of the left and right arm (2 x 9), their TCP poses (2 x 7), then the pose of
-every task body in :attr:`BimanualTask.body_names` order (K x 7); world frame, metres.
+``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}`` (+ ``low_rgb`` on aloha;
+there ``head`` is ALOHA's ``cam_high``, ``low`` its ``cam_low``); ``rgb+state`` both.
+``state`` = the arms' joint state, their TCP poses (2 x 7), then the pose of every task body
+in :attr:`BimanualTask.body_names` order (K x 7); poses in the world frame, metres,
+quaternions wxyz. Joint state: aloha 14 = ALOHA's convention, left then right, per arm 6
+joint angles (rad) + gripper open fraction (0 closed, 1 open); panda 18 = qpos (7 joints +
+2 fingers in m) per arm.
 
 Action (``pd_ee_delta_pose``, default): 14 floats in [-1, 1], per arm (left then right)
 ``[dx, dy, dz, drx, dry, drz, gripper]``: translation in that arm's base frame (1 = 0.1 m),
-rotation (1 = 0.1 rad), gripper +1 open / -1 closed. ``pd_joint_pos``: 16 (7 joints + gripper
-per arm). A NaN or wrong-shape action raises ``ValueError``.
+rotation (1 = 0.1 rad), gripper +1 open / -1 closed. ``pd_joint_pos``: aloha 14 = ALOHA's
+layout, per arm 6 joint targets (rad, within the joint limits) + gripper in [0, 1] (1 open:
+finger target 0.057 m; 0 closed: 0.011 m, 1 cm past the closed stop so grasps stay squeezed;
+the state's open fraction f is action ``vlgsim.sim.viperx_agent.gripper_action_fraction(f)``);
+panda 16 (7 joints + gripper in [-1, 1] per arm). A NaN or wrong-shape action raises ``ValueError``.
 
 Info: ``success``, ``instruction``, ``instruction_raw``, ``instruction_fine``,
 ``instruction_type``, ``factors`` (factor, instructed, measured), ``subgoals``, and at the
@@ -45,6 +56,9 @@ NEAR_M = 0.09
 """Contact queries (costly) only for a body whose centre is this close to a TCP."""
 LIFT_M = 0.05
 """An object counts as lifted 5 cm above where it started."""
+
+ALOHA_CAMERAS = {"cam_high": "head", "cam_low": "low", "cam_left_wrist": "left_wrist", "cam_right_wrist": "right_wrist"}
+"""ALOHA camera -> observation name (``<name>_rgb``; the names every bimanual consumer reads)."""
 
 BIMANUAL_TASKS: dict[str, type] = {}
 
@@ -142,7 +156,7 @@ class BimanualTask(gym.Env):
     # ------------------------------------------------------------------ env
     def __init__(self, split: str = "easy", obs_mode: str = "state", instruction_type: str = "fine",
                  fg_raw: str = "1:1", variant: Optional[str] = None, control_mode: str = "pd_ee_delta_pose",
-                 image_size=(128, 128), render_mode: Optional[str] = None):
+                 image_size=(128, 128), render_mode: Optional[str] = None, embodiment: str = "aloha"):
         from vlgsim.sim.bimanual_backend import BimanualBackendEnv
 
         if obs_mode not in OBS_MODES:
@@ -152,27 +166,42 @@ class BimanualTask(gym.Env):
         choose_instruction_type(instruction_type, fg_raw, np.random.default_rng(0))  # validates both
         self.split, self.obs_mode, self.instruction_type, self.fg_raw = split, obs_mode, instruction_type, fg_raw
         self.fixed_variant, self.control_mode, self.render_mode = variant, control_mode, render_mode
+        self.embodiment = embodiment
         self.scene_spec = self.sample_scene(0)  # validates the split; fixes the body list
         self.body_names = [b.name for b in self.scene_spec.task_bodies]
         self.backend = BimanualBackendEnv(self.sample_scene, cameras="rgb" in obs_mode or render_mode == "rgb_array",
-                                          image_size=image_size, control_mode=control_mode)
-        n_arm = 7 if control_mode == "pd_ee_delta_pose" else 8
+                                          image_size=image_size, control_mode=control_mode, embodiment=embodiment)
+        n_arm = 7 if control_mode == "pd_ee_delta_pose" or embodiment == "aloha" else 8
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2 * n_arm,), np.float32)
         if control_mode == "pd_joint_pos":
             lo = np.concatenate([self.backend.arms[a].controller.single_action_space.low for a in ARMS])
             hi = np.concatenate([self.backend.arms[a].controller.single_action_space.high for a in ARMS])
+            if embodiment == "aloha":  # gripper: open fraction in [0, 1] (ALOHA's convention)
+                lo[[6, 13]], hi[[6, 13]] = 0.0, 1.0
             self.action_space = gym.spaces.Box(lo.astype(np.float32), hi.astype(np.float32))
         spaces = {}
         if "state" in obs_mode:
-            spaces["state"] = gym.spaces.Box(-np.inf, np.inf, (2 * 9 + 2 * 7 + 7 * len(self.body_names),), np.float32)
+            n_joint = 14 if embodiment == "aloha" else 2 * 9
+            spaces["state"] = gym.spaces.Box(-np.inf, np.inf, (n_joint + 2 * 7 + 7 * len(self.body_names),), np.float32)
         if "rgb" in obs_mode:
             w, h = image_size
-            for cam in ("head", "left_wrist", "right_wrist"):
+            for cam in self.camera_names:
                 spaces[f"{cam}_rgb"] = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
         spaces["instruction"] = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
         self.observation_space = gym.spaces.Dict(spaces)
         self._steps = 0
         self._done = True
+
+    @property
+    def camera_names(self) -> tuple[str, ...]:
+        """Image observation names (``<name>_rgb``); on aloha head = ``cam_high``, low = ``cam_low``."""
+        return ("head", "low", "left_wrist", "right_wrist") if self.embodiment == "aloha" else ("head", "left_wrist",
+                                                                                                 "right_wrist")
+
+    def joint_state(self) -> np.ndarray:
+        """The arms' joint part of ``state`` (see the module docstring)."""
+        be = self.backend
+        return be.aloha_state() if self.embodiment == "aloha" else be.qpos().ravel()
 
     extra_variants: tuple[str, ...] = ()
     """Values accepted for ``variant=`` beyond those sampled (e.g. an OOD probe's ID twin)."""
@@ -226,11 +255,11 @@ class BimanualTask(gym.Env):
         if "state" in self.obs_mode:
             be = self.backend
             st = self._last  # this step's poses, already read
-            obs["state"] = np.concatenate([be.qpos().ravel(), *[st.tcp[a] for a in ARMS],
+            obs["state"] = np.concatenate([self.joint_state(), *[st.tcp[a] for a in ARMS],
                                            *[st.pose[n] for n in self.body_names]]).astype(np.float32)
         if "rgb" in self.obs_mode:
             for cam, img in self.backend.images().items():
-                obs[f"{cam}_rgb"] = img
+                obs[f"{ALOHA_CAMERAS.get(cam, cam)}_rgb"] = img
         obs["instruction"] = self.instruction
         return obs
 
@@ -299,6 +328,9 @@ class BimanualTask(gym.Env):
             info.update(failure_mode="invalid_action", error=str(e), success=False)
             return self._obs(), 0.0, True, False, info
         n = len(a) // 2
+        if self.embodiment == "aloha" and self.control_mode == "pd_joint_pos":
+            a = a.copy()
+            a[[n - 1, 2 * n - 1]] = 2.0 * a[[n - 1, 2 * n - 1]] - 1.0  # open fraction -> the controller's [-1, 1]
         self.backend.step_arms({"left": a[:n], "right": a[n:]})
         self._steps += 1
         st = self._step_state()
@@ -312,7 +344,8 @@ class BimanualTask(gym.Env):
         return self._obs(), float(terminated), terminated, truncated, self._info(final=self._done)
 
     def render(self):
-        return self.backend.images()["head"]
+        imgs = self.backend.images()
+        return imgs["cam_high"] if "cam_high" in imgs else imgs["head"]
 
     def close(self):
         self.backend.close()
