@@ -32,6 +32,8 @@ from vlgsim.scenes.bimanual import (
     ARM_BASE_YAW,
     ARMS,
     TABLE_HALF_XY,
+    POT_HANDLE_M,
+    WALL_M,
     BimanualScene,
     BodySpec,
 )
@@ -45,6 +47,71 @@ SIM_FREQ, CONTROL_FREQ = 100, 20
 CONTROL_MODES = ("pd_ee_delta_pose", "pd_joint_pos")
 WRIST_MOUNT = sapien.Pose(p=[0.065, 0.0, 0.03], q=euler2quat(0, -np.pi / 2 - 0.3, 0))
 """Beside the hand (its +x side), looking along the fingers, tilted 17 deg towards them."""
+
+
+COMPOUND_DENSITY = 400
+"""kg/m^3 of the compound bodies' parts (light containers and frames)."""
+
+
+def _open_box(hs, floor_z: float, t: float = WALL_M) -> list:
+    """Floor + 4 walls filling the bounding box ``hs`` whose bottom is at ``floor_z``."""
+    zc = floor_z + hs[2]
+    parts = [([0, 0, floor_z + t / 2], [hs[0], hs[1], t / 2])]
+    for sx in (-1, 1):
+        parts.append(([sx * (hs[0] - t / 2), 0, zc], [t / 2, hs[1], hs[2]]))
+    for sy in (-1, 1):
+        parts.append(([0, sy * (hs[1] - t / 2), zc], [hs[0] - t, t / 2, hs[2]]))
+    return parts
+
+
+def _bin(hs):
+    return _open_box(hs, 0.0)
+
+
+def _bowl(hs):
+    return _open_box(hs, -hs[2])
+
+
+def _pot(hs):
+    body = (hs[0] - POT_HANDLE_M, hs[1], hs[2])
+    parts = _open_box(body, -hs[2])
+    for sx in (-1, 1):  # handles just below the rim, grasped from above across their width
+        parts.append(([sx * (hs[0] - POT_HANDLE_M / 2), 0, hs[2] - 0.02], [POT_HANDLE_M / 2, 0.014, 0.012]))
+    return parts
+
+
+def _ring(hs, t: float = 0.012):
+    return [([sx * (hs[0] - t / 2), 0, 0], [t / 2, hs[1], hs[2]]) for sx in (-1, 1)] + \
+           [([0, sy * (hs[1] - t / 2), 0], [hs[0] - t, t / 2, hs[2]]) for sy in (-1, 1)]
+
+
+def _peg(hs):
+    foot = 0.006
+    return [([0, 0, -hs[2] + foot / 2], [hs[0], hs[1], foot / 2]),
+            ([0, 0, foot / 2], [0.012, 0.012, hs[2] - foot / 2])]
+
+
+def _shelf(hs, t: float = 0.012):
+    return [([0, 0, hs[2] - t / 2], [hs[0], hs[1], t / 2])] + \
+           [([sx * (hs[0] - t / 2), 0, -t / 2], [t / 2, hs[1], hs[2] - t / 2]) for sx in (-1, 1)]
+
+
+def _case(hs, rail: float = 0.008):
+    box = (hs[0], hs[1], hs[2] - rail / 2)
+    parts = _open_box(box, -hs[2])
+    for sx in (-1, 1):  # rails along y on the top of the x walls
+        parts.append(([sx * (hs[0] - rail / 2), 0, hs[2] - rail / 2], [rail / 2, hs[1], rail / 2]))
+    return parts
+
+
+def _lid(hs, plate: float = 0.010, knob: float = 0.013):
+    return [([0, 0, -hs[2] + plate / 2], [hs[0], hs[1], plate / 2]),
+            ([0, 0, plate / 2], [knob, knob, hs[2] - plate / 2])]
+
+
+COMPOUND_PARTS = {"bin": _bin, "bowl": _bowl, "pot": _pot, "ring": _ring, "peg": _peg, "shelf": _shelf, "case": _case,
+                  "lid": _lid}
+"""(offset, half size) boxes of each compound kind, in the body's frame (see COMPOUND_KINDS)."""
 
 
 def _material():
@@ -138,6 +205,10 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
                 parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
             for p, h in parts:
                 b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material())
+                b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
+        elif body.kind in COMPOUND_PARTS:
+            for p, h in COMPOUND_PARTS[body.kind](hs):
+                b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material(), density=COMPOUND_DENSITY)
                 b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
         else:
             b.add_box_collision(half_size=hs, material=_material(), density=600)

@@ -338,3 +338,20 @@ def pick_subgoals(candidates: list[str], noun: str) -> list[tuple[str, callable]
     return [(f"reach a {noun}", lambda st: any(st.near(c) for c in candidates)),
             (f"grasp a {noun}", lambda st: any(st.held_by(c) for c in candidates)),
             (f"lift a {noun} 5 cm", lambda st: any(st.lifted(c) for c in candidates))]
+
+
+def tilt_deg(quat_wxyz) -> float:
+    """Angle (degrees) between a body's +z axis and world +z."""
+    w, x, y, z = (float(v) for v in quat_wxyz)
+    return float(np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0))))
+
+
+def first_inside(rec, names: list[str], box: BodyBox) -> str:
+    """The body of ``names`` that was inside ``box`` (x, y within its walls, below its rim)
+    at the earliest recorded step ('' if none was)."""
+    for step in rec.body_pose:
+        for n in names:
+            p = step[rec.k(n)]
+            if box.contains_xy(p) and p[2] < box.top_z + 0.02:
+                return n
+    return ""
