@@ -82,6 +82,7 @@ def describe(scene: BimanualScene, name: str) -> str:
              "peg": f"{size_cm[2]:.0f} cm tall peg",
              "shelf": f"{size_cm[2]:.0f} cm high shelf",
              "case": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm box",
+             "bead": f"{size_cm[0]:.1f} cm ball",
              "lid": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm lid with a knob"}[b.kind]
     return f"the {name} ({shape})"
 

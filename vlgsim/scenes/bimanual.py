@@ -37,6 +37,7 @@ DISTRACTOR_COLORS = ("yellow", "orange", "purple", "white", "brown")
 @dataclass
 class BodySpec:
     """One rigid body. ``kind``: block (cube), bar (long box), pillar (tall or lying box),
+    bead (ball of radius ``half_size[0]``, rolls),
     tray (open container: floor + 4 walls, static), and the compound kinds of
     :data:`COMPOUND_KINDS` (built from boxes; ``half_size`` is their bounding box)."""
 
@@ -75,6 +76,9 @@ FLOOR_ORIGIN_KINDS = ("tray", "bin")
 """Kinds whose origin is at their floor (z = table + 4 mm); every other body's origin is its centre."""
 WALL_M = 0.008
 """Wall thickness of the compound containers (bin, bowl, pot, case)."""
+CASE_WALL_M = 0.014
+CASE_RAIL_M = (0.008, 0.005)
+"""Height and width of the case's rails, on the outer edge of its x walls."""
 POT_HANDLE_M = 0.035
 """How far each pot handle sticks out (included in the pot's x half size)."""
 

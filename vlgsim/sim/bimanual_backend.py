@@ -32,6 +32,8 @@ from vlgsim.scenes.bimanual import (
     ARM_BASE_YAW,
     ARMS,
     TABLE_HALF_XY,
+    CASE_RAIL_M,
+    CASE_WALL_M,
     POT_HANDLE_M,
     WALL_M,
     BimanualScene,
@@ -96,11 +98,11 @@ def _shelf(hs, t: float = 0.012):
            [([sx * (hs[0] - t / 2), 0, -t / 2], [t / 2, hs[1], hs[2] - t / 2]) for sx in (-1, 1)]
 
 
-def _case(hs, rail: float = 0.008):
+def _case(hs, rail: float = CASE_RAIL_M[0], rail_w: float = CASE_RAIL_M[1]):
     box = (hs[0], hs[1], hs[2] - rail / 2)
-    parts = _open_box(box, -hs[2])
-    for sx in (-1, 1):  # rails along y on the top of the x walls
-        parts.append(([sx * (hs[0] - rail / 2), 0, hs[2] - rail / 2], [rail / 2, hs[1], rail / 2]))
+    parts = _open_box(box, -hs[2], CASE_WALL_M)
+    for sx in (-1, 1):  # rails along y on the outer edge of the x walls; the lid rests on the walls' inner part
+        parts.append(([sx * (hs[0] - rail_w / 2), 0, hs[2] - rail / 2], [rail_w / 2, hs[1], rail / 2]))
     return parts
 
 
@@ -210,6 +212,9 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
             for p, h in COMPOUND_PARTS[body.kind](hs):
                 b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material(), density=COMPOUND_DENSITY)
                 b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
+        elif body.kind == "bead":
+            b.add_sphere_collision(radius=float(hs[0]), material=_material(), density=600)
+            b.add_sphere_visual(radius=float(hs[0]), material=mat)
         else:
             b.add_box_collision(half_size=hs, material=_material(), density=600)
             b.add_box_visual(half_size=hs, material=mat)
