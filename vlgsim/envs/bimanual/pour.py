@@ -17,9 +17,9 @@ from vlgsim.envs.bimanual.base import BimanualTask, arm_on_side, register_bimanu
 from vlgsim.scenes.bimanual import WALL_M, PlanStep, TaskPlan, add_body, jitter
 
 CUP_HALF = (0.055, 0.06, 0.045)
-BEAD_HALF = (0.008, 0.008, 0.008)
-BEAD_X_M = -0.028
-"""The bead sits towards the cup's near wall, clear of the fingers that grasp the far wall."""
+BALL_HALF = (0.008, 0.008, 0.008)
+BALL_X_M = -0.028
+"""The ball sits towards the cup's near wall, clear of the fingers that grasp the far wall."""
 TILT_DEG = 120.0
 BOWL_HALF = (0.07, 0.07, 0.03)
 POUR_Z_M = 0.17
@@ -37,9 +37,9 @@ class Pour(BimanualTask):
         cup = add_body(sc, rng, "blue cup", "bowl", CUP_HALF, "blue", jitter(rng, (-0.04, y), 0.02),
                        float(rng.uniform(-0.25, 0.25)))
         c, s = np.cos(cup.yaw_rad), np.sin(cup.yaw_rad)
-        xy = (cup.xyz[0] + c * BEAD_X_M, cup.xyz[1] + s * BEAD_X_M)
-        bead = add_body(sc, rng, "yellow ball", "bead", BEAD_HALF, "yellow", xy, cup.yaw_rad)
-        bead.xyz = (*xy, sc.table_z + WALL_M + BEAD_HALF[2] + 0.001)  # on the cup's floor
+        xy = (cup.xyz[0] + c * BALL_X_M, cup.xyz[1] + s * BALL_X_M)
+        ball = add_body(sc, rng, "yellow ball", "bead", BALL_HALF, "yellow", xy, cup.yaw_rad)
+        ball.xyz = (*xy, sc.table_z + WALL_M + BALL_HALF[2] + 0.001)  # on the cup's floor
 
     def raw_instructions(self, sc):
         return ["Pour the ball into the bowl.", "Empty the blue cup into the white bowl.",
@@ -70,5 +70,5 @@ class Pour(BimanualTask):
 
         return [("grasp the cup", lambda st: bool(st.held_by("blue cup"))),
                 ("lift the cup with the ball", lambda st: st.lifted("blue cup") and st.rise("yellow ball") >= 0.05),
-                ("bead in the bowl", in_bowl),
+                ("ball in the bowl", in_bowl),
                 ("cup back upright, released", lambda st: in_bowl(st) and cup_back(st))]
