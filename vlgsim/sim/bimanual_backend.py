@@ -299,3 +299,16 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
             cam.capture()
             out[uid] = cam.get_obs(rgb=True, depth=False, segmentation=False, position=False)["rgb"][0].numpy()
         return out
+
+    def images_rgbd(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """RGB uint8 (H, W, 3) and depth uint16 (H, W, 1) in millimetres (along the camera's
+        axis, 0 where nothing was hit) of the head and both wrist cameras."""
+        if not self.cameras:
+            raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgbd' or 'rgbd+state'")
+        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        out = {}
+        for uid, cam in self.scene.sensors.items():
+            cam.capture()
+            o = cam.get_obs(rgb=True, depth=True, segmentation=False, position=False)
+            out[uid] = (o["rgb"][0].numpy(), o["depth"][0].numpy().astype(np.uint16))
+        return out

@@ -8,7 +8,9 @@ last one is the success predicate) and ``measure_factor`` (steerability factor r
 the recorded state). Registration with :func:`register_bimanual` does the rest.
 
 Observation (``obs_mode``): ``state`` -> ``{"state", "instruction"}``; ``rgb`` ->
-``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}``; ``rgb+state`` both.
+``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}``; ``rgb+state`` both;
+``rgbd`` / ``rgbd+state`` add ``{"head_depth", "left_wrist_depth", "right_wrist_depth"}``:
+(H, W, 1) uint16 depth along the camera axis in millimetres, 0 where nothing was hit.
 ``state`` = qpos of the left and right arm (2 x 9), their TCP poses (2 x 7), then the pose of
 every task body in :attr:`BimanualTask.body_names` order (K x 7); world frame, metres.
 
@@ -40,7 +42,7 @@ from vlgsim.sim_eval.steerability import TrialRecord, TrialScore, score_trial
 
 INSTRUCTION_CHARSET = "".join(chr(c) for c in range(32, 127))
 INSTRUCTION_MAX_LEN = 4096
-OBS_MODES = ("state", "rgb", "rgb+state")
+OBS_MODES = ("state", "rgb", "rgb+state", "rgbd", "rgbd+state")
 NEAR_M = 0.09
 """Contact queries (costly) only for a body whose centre is this close to a TCP."""
 LIFT_M = 0.05
@@ -169,6 +171,8 @@ class BimanualTask(gym.Env):
             w, h = image_size
             for cam in ("head", "left_wrist", "right_wrist"):
                 spaces[f"{cam}_rgb"] = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
+                if "rgbd" in obs_mode:
+                    spaces[f"{cam}_depth"] = gym.spaces.Box(0, 65535, (h, w, 1), np.uint16)
         spaces["instruction"] = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
         self.observation_space = gym.spaces.Dict(spaces)
         self._steps = 0
@@ -228,7 +232,10 @@ class BimanualTask(gym.Env):
             st = self._last  # this step's poses, already read
             obs["state"] = np.concatenate([be.qpos().ravel(), *[st.tcp[a] for a in ARMS],
                                            *[st.pose[n] for n in self.body_names]]).astype(np.float32)
-        if "rgb" in self.obs_mode:
+        if "rgbd" in self.obs_mode:
+            for cam, (rgb, depth) in self.backend.images_rgbd().items():
+                obs[f"{cam}_rgb"], obs[f"{cam}_depth"] = rgb, depth
+        elif "rgb" in self.obs_mode:
             for cam, img in self.backend.images().items():
                 obs[f"{cam}_rgb"] = img
         obs["instruction"] = self.instruction

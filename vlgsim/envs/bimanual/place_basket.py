@@ -13,20 +13,20 @@ from vlgsim.envs.bimanual.base import BLOCK_HALF, BimanualTask, pick_subgoals, r
 from vlgsim.scenes.bimanual import PlanStep, TaskPlan, add_body, jitter
 from vlgsim.sim_eval.steerability import first_arm_touching
 
-BASKET_HALF = (0.09, 0.10, 0.04)
-"""8 cm deep."""
+BASKET_HALF = (0.08, 0.10, 0.035)
+"""7 cm deep; far enough from the block that the hand (20 cm across) clears its wall."""
 
 
 @register_bimanual("Bimanual-PlaceBasket-v0")
 class PlaceBasket(BimanualTask):
     factor = "arm"
     variants = ("left", "right")
-    max_steps = 160
+    max_steps = 120
     goal_words = "put the block into the basket"
 
     def build_scene(self, sc, rng):
-        add_body(sc, rng, "brown basket", "bin", BASKET_HALF, "brown", jitter(rng, (0.15, 0.0), 0.015))
-        add_body(sc, rng, "green block", "block", BLOCK_HALF, "green", jitter(rng, (-0.06, 0.0), 0.03),
+        add_body(sc, rng, "brown basket", "bin", BASKET_HALF, "brown", jitter(rng, (0.20, 0.0), 0.015))
+        add_body(sc, rng, "green block", "block", BLOCK_HALF, "green", jitter(rng, (-0.05, 0.0), 0.025),
                  float(rng.uniform(-0.4, 0.4)))
 
     def raw_instructions(self, sc):
