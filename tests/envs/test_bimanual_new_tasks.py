@@ -70,3 +70,17 @@ def test_observation_state_carries_every_new_body():
     ball, cup = obs["state"][-7:], obs["state"][-14:-7]
     assert np.hypot(*(ball[:2] - cup[:2])) < 0.05 and ball[2] < cup[2]  # the ball starts inside the cup
     env.close()
+
+
+def test_rgbd_observation_depth_in_millimetres():
+    env = gym.make("Bimanual-SlideLid-v0", obs_mode="rgbd", image_size=(48, 32))
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs) and "state" not in obs
+    for cam in ("head", "left_wrist", "right_wrist"):
+        d = obs[f"{cam}_depth"]
+        assert d.shape == (32, 48, 1) and d.dtype == np.uint16 and obs[f"{cam}_rgb"].shape == (32, 48, 3)
+    # the head camera (65 cm above the table, 55 cm behind its centre) sees the table 0.4-1.6 m away
+    head = obs["head_depth"][..., 0]
+    centre = head[12:20, 20:28]
+    assert (centre > 400).all() and (centre < 1600).all()
+    env.close()
