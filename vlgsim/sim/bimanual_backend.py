@@ -289,14 +289,54 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
         self.step({uids[0]: torch.as_tensor(action["left"], dtype=torch.float32)[None],
                    uids[1]: torch.as_tensor(action["right"], dtype=torch.float32)[None]})
 
+    def _robot_render_bodies(self) -> list:
+        """Render bodies of both arms' links (rebuilt with the scene every episode)."""
+        if getattr(self, "_robot_bodies_of", None) is not self.scene:
+            bodies = []
+            for agent in self.arms.values():
+                for link in agent.robot.links:
+                    for obj in link._objs:
+                        rb = obj.entity.find_component_by_type(sapien.render.RenderBodyComponent)
+                        if rb is not None:
+                            bodies.append(rb)
+            self._robot_bodies, self._robot_bodies_of = bodies, self.scene
+        return self._robot_bodies
+
+    def _capture_culled(self) -> None:
+        """Render every camera, each without the robot links wholly outside its view.
+
+        Rendering here is geometry-bound (the Pandas' visual meshes hold ~270k triangles;
+        software Vulkan shades every one per camera). A link is hidden for a camera only
+        when all 8 corners of its world AABB lie outside one plane of that camera's
+        frustum, so what the camera sees does not change."""
+        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        bodies = self._robot_render_bodies()
+        box = np.array([rb.get_global_aabb_fast() for rb in bodies], np.float64)  # (n, 2, 3)
+        corners = np.stack([box[:, [i, j, k], [0, 1, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)], 1)
+        try:
+            for cam in self.scene.sensors.values():
+                rc = cam.camera._render_cameras[0]
+                E, K = np.asarray(rc.get_extrinsic_matrix()), np.asarray(rc.get_intrinsic_matrix())
+                p = corners @ E[:, :3].T + E[:, 3]  # OpenCV camera frame: z forward
+                x, y, z = p[..., 0], p[..., 1], p[..., 2]
+                (fx, _, cx), (_, fy, cy) = K[0], K[1]
+                w, h = rc.width, rc.height
+                outside = ((z < rc.near).all(1) | (fx * x + cx * z < 0).all(1) | (fx * x + (cx - w) * z > 0).all(1)
+                           | (fy * y + cy * z < 0).all(1) | (fy * y + (cy - h) * z > 0).all(1))
+                for rb, out in zip(bodies, outside):
+                    rb.visibility = 0.0 if out else 1.0
+                cam.capture()
+        finally:
+            for rb in bodies:
+                rb.visibility = 1.0
+
     def images(self) -> dict[str, np.ndarray]:
         """RGB uint8 (H, W, 3) of the head and both wrist cameras."""
         if not self.cameras:
             raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgb' or 'rgb+state'")
-        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        self._capture_culled()
         out = {}
         for uid, cam in self.scene.sensors.items():
-            cam.capture()
             out[uid] = cam.get_obs(rgb=True, depth=False, segmentation=False, position=False)["rgb"][0].numpy()
         return out
 
@@ -305,10 +345,9 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
         axis, 0 where nothing was hit) of the head and both wrist cameras."""
         if not self.cameras:
             raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgbd' or 'rgbd+state'")
-        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        self._capture_culled()
         out = {}
         for uid, cam in self.scene.sensors.items():
-            cam.capture()
             o = cam.get_obs(rgb=True, depth=True, segmentation=False, position=False)
             out[uid] = (o["rgb"][0].numpy(), o["depth"][0].numpy().astype(np.uint16))
         return out
