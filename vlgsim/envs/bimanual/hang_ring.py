@@ -4,8 +4,8 @@ the far middle; hang the ring on the peg.
 
 No instructed factor. Goal: the ring around the peg (its centre within 3 cm of the peg's
 axis, below the peg's top) and released. Expert: the arm on the ring's side grasps the
-ring's far bar from above, carries it over the peg, lowers it around the peg's top and
-lets it drop.
+ring's far bar from above, carries it over the peg, lowers it to just above the peg's top
+(the inner finger would hit the post lower down) and lets it drop around the peg.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class HangRing(BimanualTask):
         return TaskPlan([
             PlanStep(arm=arm, skill="pick", obj=ring.name, grasp_offset_m=RING_HALF[0] - RING_BAR_M / 2, lift_m=0.08),
             PlanStep(arm=arm, skill="place", obj=ring.name,
-                     place_xyz=(peg.xyz[0], peg.xyz[1], sc.table_z + 2 * PEG_HALF[2] - 0.045)),
+                     place_xyz=(peg.xyz[0], peg.xyz[1], sc.table_z + 2 * PEG_HALF[2] + RING_HALF[2] + 0.012)),
         ])
 
     def subgoals(self, sc):
