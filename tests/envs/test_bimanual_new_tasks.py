@@ -84,3 +84,22 @@ def test_rgbd_observation_depth_in_millimetres():
     centre = head[12:20, 20:28]
     assert (centre > 400).all() and (centre < 1600).all()
     env.close()
+
+
+def test_frustum_culling_keeps_every_pixel():
+    env = gym.make("Bimanual-HandoverRotate-v0", split="hard", obs_mode="rgbd", image_size=(64, 64))
+    obs, info = env.reset(seed=1)
+    pol = make_policy("bimanual_expert", env)
+    pol.reset(obs["instruction"], info)
+    for _ in range(30):
+        obs = env.step(pol.act(obs))[0]
+    be = env.unwrapped.backend
+    culled = be.images_rgbd()
+    assert sum(be.hidden_links.values()) > 0  # links were left out of some camera's render
+    be.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+    for uid, cam in be.scene.sensors.items():  # every link drawn
+        cam.capture()
+        o = cam.get_obs(rgb=True, depth=True, segmentation=False, position=False)
+        np.testing.assert_array_equal(culled[uid][0], o["rgb"][0].numpy())
+        np.testing.assert_array_equal(culled[uid][1], o["depth"][0].numpy().astype(np.uint16))
+    env.close()

@@ -313,6 +313,8 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
         bodies = self._robot_render_bodies()
         box = np.array([rb.get_global_aabb_fast() for rb in bodies], np.float64)  # (n, 2, 3)
         corners = np.stack([box[:, [i, j, k], [0, 1, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)], 1)
+        self.hidden_links: dict[str, int] = {}
+        """Robot links left out of each camera's last render."""
         try:
             for cam in self.scene.sensors.values():
                 rc = cam.camera._render_cameras[0]
@@ -325,6 +327,7 @@ class BimanualBackendEnv(LightClearMixin, BaseEnv):
                            | (fy * y + cy * z < 0).all(1) | (fy * y + (cy - h) * z > 0).all(1))
                 for rb, out in zip(bodies, outside):
                     rb.visibility = 0.0 if out else 1.0
+                self.hidden_links[cam.uid] = int(outside.sum())
                 cam.capture()
         finally:
             for rb in bodies:
