@@ -18,8 +18,9 @@ from vlgsim.envs.bimanual.base import BimanualTask, arm_on_side, register_bimanu
 from vlgsim.scenes.bimanual import PlanStep, TaskPlan, add_body, jitter
 from vlgsim.sim_eval.steerability import rotation_sense, yaw_of
 
-BAR_HALF = (0.11, 0.016, 0.016)
-END_M = 0.065
+BAR_HALF = (0.14, 0.016, 0.016)
+END_M = 0.10
+"""Grasp points 20 cm apart: the two hands (7 cm thick along the bar once it is turned) keep clear."""
 
 
 @register_bimanual("Bimanual-HandoverRotate-v0")
