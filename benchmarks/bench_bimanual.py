@@ -1,14 +1,27 @@
 """Bimanual task speed as a ratio against ManiSkill3 ``TwoRobotPickCube-v1`` measured in
-the same run (target >= 1.0).
+the same run: state observations (target >= 1.0) and RGB-D from three 128x128 cameras
+(target >= 3.0).
 
-Both: one CPU env, state observations, random actions, two Pandas at 20 Hz control /
-100 Hz physics; ours in ``pd_ee_delta_pose`` (IK every step, as the expert uses it) with
-the per-step steerability bookkeeping (subgoals, contacts near the TCPs) switched on,
-TwoRobotPickCube in ``pd_ee_delta_pose`` too (so both pay for IK) with its dense reward.
-Steps/s counts step() calls only; resets (our tasks rebuild the scene per episode) are
-reported separately.
+Same work on both sides: one CPU env, two Pandas, 20 Hz control / 100 Hz physics,
+``pd_ee_delta_pose`` (an IK solve per arm and step), random actions. ManiSkill's IK is
+built on SAPIEN's own pinocchio for both envs (``builtin_pinocchio``): with the ``pin``
+package installed SAPIEN otherwise switches to a Python wrapper about 50x slower, which
+would slow down only the reference. Ours pays for its per-step steerability bookkeeping
+(subgoals, contacts near the TCPs); TwoRobotPickCube for its dense reward.
 
-    python benchmarks/bench_bimanual.py [--steps 400] [--task Bimanual-PickColor-v0]
+- state: ours ``obs_mode="state"``; reference ``obs_mode="state"``.
+- RGB-D: ours ``obs_mode="rgbd+state"`` (head + left/right wrist cameras, 128x128, rgb +
+  depth); reference ``obs_mode="rgb+depth"`` with the same three cameras (a head camera
+  and one camera on each Panda hand, 128x128; ``TwoRobotPickCube3Cam``, registered here),
+  no segmentation on either side.
+
+Our camera path renders each camera without the robot links wholly outside its frustum
+(``BimanualBackendEnv._capture_culled``: same pixels, about half the time; rendering on
+SAPIEN's CPU path is geometry-bound). Steps/s counts ``step()`` calls only (observation included); resets (our tasks rebuild
+the scene per episode) are reported separately. Each pair is measured twice, interleaved.
+The last line printed is one JSON object.
+
+    python benchmarks/bench_bimanual.py [--steps 300] [--rgbd-steps 150] [--task Bimanual-PickColor-v0]
 """
 
 from __future__ import annotations
@@ -24,20 +37,49 @@ import time
 import gymnasium as gym
 import mani_skill.envs  # noqa: F401  (registers TwoRobotPickCube-v1)
 import numpy as np
+import sapien
 import torch
+from mani_skill.envs.tasks.tabletop.two_robot_pick_cube import TwoRobotPickCube
+from mani_skill.sensors.camera import CameraConfig
+from mani_skill.utils import sapien_utils
+from mani_skill.utils.registration import register_env
+from transforms3d.euler import euler2quat
 
 import vlgsim  # noqa: F401
+from vlgsim.sim.maniskill_env import builtin_pinocchio
+
+IMAGE = 128
 
 
-def steps_per_s(env, n: int, flat_action=None) -> tuple[float, float]:
+@register_env("TwoRobotPickCube3Cam-v1", max_episode_steps=100)
+class TwoRobotPickCube3Cam(TwoRobotPickCube):
+    """TwoRobotPickCube-v1 with our camera set: a head camera and a camera on each hand
+    (plain ``panda`` arms: ``panda_wristcam`` would add two more hand cameras)."""
+
+    SUPPORTED_ROBOTS = [("panda", "panda")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, robot_uids=("panda", "panda"), **kwargs)
+
+    @property
+    def _default_sensor_configs(self):
+        head = sapien_utils.look_at([1.0, 0, 0.75], [0.0, 0.0, 0.25])
+        wrist = sapien.Pose(p=[0.065, 0.0, 0.03], q=euler2quat(0, -np.pi / 2 - 0.3, 0))
+        cfgs = [CameraConfig("head", head, IMAGE, IMAGE, 1.0, 0.01, 10)]
+        for i, agent in enumerate(self.agent.agents):
+            cfgs.append(CameraConfig(f"wrist_{i}", wrist, IMAGE, IMAGE, 1.3, 0.01, 10,
+                                     mount=agent.robot.links_map["panda_hand"]))
+        return cfgs
+
+
+def steps_per_s(env, n: int) -> tuple[float, float]:
     env.reset(seed=0)
     env.action_space.seed(0)
-    sample = flat_action or env.action_space.sample
-    for _ in range(10):
-        env.step(sample())
+    for _ in range(5):
+        env.step(env.action_space.sample())
     stepping, resets = 0.0, []
     for _ in range(n):
-        a = sample()
+        a = env.action_space.sample()
         t = time.perf_counter()
         _, _, term, trunc, _ = env.step(a)
         stepping += time.perf_counter() - t
@@ -45,31 +87,52 @@ def steps_per_s(env, n: int, flat_action=None) -> tuple[float, float]:
             t = time.perf_counter()
             env.reset()
             resets.append(time.perf_counter() - t)
-    return n / stepping, float(np.mean(resets)) if resets else float("nan")
+    return n / stepping, float(np.mean(resets)) if resets else None
+
+
+def compare(ref, ours, n: int) -> dict:
+    rows = []
+    for _ in range(2):  # interleaved twice: drifting machine load hits both
+        r_ref, _ = steps_per_s(ref, n)
+        r_ours, reset_s = steps_per_s(ours, n)
+        rows.append((r_ref, r_ours, reset_s))
+    ref_sps, ours_sps = float(np.median([r[0] for r in rows])), float(np.median([r[1] for r in rows]))
+    return dict(ours_steps_per_s=round(ours_sps, 1), reference_steps_per_s=round(ref_sps, 1),
+                ratio=round(ours_sps / ref_sps, 3),
+                ours_reset_s=round(float(np.mean(resets)), 3) if (resets := [r[2] for r in rows if r[2] is not None])
+                else None)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--rgbd-steps", type=int, default=150)
     ap.add_argument("--task", default="Bimanual-PickColor-v0")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    ref = gym.make("TwoRobotPickCube-v1", obs_mode="state", control_mode="pd_ee_delta_pose", render_backend="none",
-                   sim_backend="cpu", max_episode_steps=100)
+    out = dict(task=a.task, reference="TwoRobotPickCube-v1", ik="SAPIEN built-in pinocchio on both sides")
+    with builtin_pinocchio():
+        ref = gym.make("TwoRobotPickCube-v1", obs_mode="state", control_mode="pd_ee_delta_pose",
+                       render_backend="none", sim_backend="cpu", max_episode_steps=100)
     ours = gym.make(a.task, split="easy", obs_mode="state")
-    rows = {}
-    for rep in range(2):  # interleaved twice: drifting machine load hits both
-        r_ref, _ = steps_per_s(ref, a.steps)
-        r_ours, reset_s = steps_per_s(ours, a.steps)
-        rows[rep] = dict(ref_steps_per_s=r_ref, ours_steps_per_s=r_ours, ours_reset_s=reset_s)
-    ref_sps = float(np.median([r["ref_steps_per_s"] for r in rows.values()]))
-    ours_sps = float(np.median([r["ours_steps_per_s"] for r in rows.values()]))
-    out = dict(task=a.task, reference="TwoRobotPickCube-v1", steps=a.steps, ours_steps_per_s=round(ours_sps, 1),
-               reference_steps_per_s=round(ref_sps, 1), ratio=round(ours_sps / ref_sps, 3),
-               ours_reset_s=round(float(np.mean([r["ours_reset_s"] for r in rows.values()])), 3), target=1.0)
-    print(json.dumps(out, indent=1))
+    out["state"] = dict(compare(ref, ours, a.steps), steps=a.steps, target=1.0)
+    print("state", out["state"], flush=True)
     ref.close()
     ours.close()
+    with builtin_pinocchio():
+        ref = gym.make("TwoRobotPickCube3Cam-v1", obs_mode="rgb+depth", control_mode="pd_ee_delta_pose",
+                       render_backend="cpu", sim_backend="cpu", max_episode_steps=100)
+    ours = gym.make(a.task, split="easy", obs_mode="rgbd+state", image_size=(IMAGE, IMAGE))
+    o, _ = ours.reset(seed=0)
+    r, _ = ref.reset(seed=0)
+    cams = sorted(k for k in o if k.endswith("_rgb") or k.endswith("_depth"))
+    ref_cams = sorted(f"{c}_{m}" for c, d in r["sensor_data"].items() for m in d)
+    out["rgbd"] = dict(compare(ref, ours, a.rgbd_steps), steps=a.rgbd_steps, target=3.0, ours_images=cams,
+                       reference_images=ref_cams, image_size=IMAGE)
+    print("rgbd", out["rgbd"], flush=True)
+    ref.close()
+    ours.close()
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vlgsim.scenes.bimanual import BimanualScene, PlanStep, TaskPlan
+from vlgsim.scenes.bimanual import CONTAINER_KINDS, BimanualScene, PlanStep, TaskPlan
 
 DIMENSIONS = ("action_sequence", "active_actor", "target_object", "initial_configuration", "final_configuration",
               "contact_and_approach", "trajectory_and_orientation", "object_interaction", "failure_and_recovery",
@@ -74,7 +74,16 @@ def describe(scene: BimanualScene, name: str) -> str:
     size_cm = 2 * 100 * np.array(b.half_size)
     shape = {"block": f"{size_cm[0]:.0f} cm cube", "bar": f"{size_cm[0]:.0f} cm long bar",
              "pillar": f"{max(size_cm):.0f} cm tall box" if b.pose == "standing" else f"{max(size_cm):.0f} cm box",
-             "tray": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm tray"}[b.kind]
+             "tray": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm tray",
+             "bin": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm bin, {size_cm[2] / 2:.0f} cm deep",
+             "bowl": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm square bowl",
+             "pot": f"{size_cm[0]:.0f} cm wide pot with two handles",
+             "ring": f"{size_cm[0]:.0f} cm square ring",
+             "peg": f"{size_cm[2]:.0f} cm tall peg",
+             "shelf": f"{size_cm[2]:.0f} cm high shelf",
+             "case": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm box",
+             "bead": f"{size_cm[0]:.1f} cm ball",
+             "lid": f"{size_cm[0]:.0f} by {size_cm[1]:.0f} cm lid with a knob"}[b.kind]
     return f"the {name} ({shape})"
 
 
@@ -89,8 +98,20 @@ def _verb(step: PlanStep, scene: BimanualScene) -> str:
         sense = "counter-clockwise" if step.rotate_deg > 0 else "clockwise"
         return (f"{arm} turns the {step.obj} {abs(step.rotate_deg):.0f} degrees {sense} (seen from above), sets it "
                 f"down and opens the gripper")
+    if step.skill == "give" and step.rotate_deg:
+        sense = "counter-clockwise" if step.rotate_deg > 0 else "clockwise"
+        return (f"{arm} raises the {step.obj} to the middle of the workspace, turns it {abs(step.rotate_deg):.0f} "
+                f"degrees {sense} (seen from above) and holds it there")
     if step.skill == "give":
         return f"{arm} raises the {step.obj} to the middle of the workspace and holds it there"
+    if step.skill == "lift":
+        return f"{arm} raises the {step.obj} {100 * step.lift_m:.0f} cm straight up and holds it there"
+    if step.skill == "slide":
+        return (f"{arm} drags the {step.obj} sideways to {where(scene, step.place_xyz)} without lifting it, "
+                "then opens the gripper")
+    if step.skill == "tilt":
+        return (f"{arm} tips the {step.obj} {abs(step.tilt_deg):.0f} degrees over, holds it there, "
+                "then sets it upright again")
     if step.skill == "take":
         return f"{arm} grasps the free end of the {step.obj} from above"
     if step.skill == "release":
@@ -102,7 +123,7 @@ def _target_words(scene: BimanualScene, step: PlanStep) -> str:
     if step.place_xyz is None:
         return "its goal"
     for b in scene.bodies:
-        if b.kind == "tray" and np.hypot(b.xyz[0] - step.place_xyz[0], b.xyz[1] - step.place_xyz[1]) < 0.03:
+        if b.kind in CONTAINER_KINDS and b.name != step.obj and np.hypot(b.xyz[0] - step.place_xyz[0], b.xyz[1] - step.place_xyz[1]) < 0.03:
             return f"the {b.name}"
         if b.role == "object" and b.name != step.obj and np.hypot(b.xyz[0] - step.place_xyz[0],
                                                                   b.xyz[1] - step.place_xyz[1]) < 0.03:
@@ -118,8 +139,8 @@ def fine_grained_instruction(scene: BimanualScene, plan: TaskPlan, goal: str, fi
     steps = [s for s in plan.steps if s.skill != "retreat"]
     arms = plan.arms_used()
     targets = list(dict.fromkeys(s.obj for s in steps if s.obj))
-    others = [b.name for b in scene.task_bodies if b.name not in targets and b.kind != "tray"]
-    trays = [b.name for b in scene.task_bodies if b.kind == "tray"]
+    others = [b.name for b in scene.task_bodies if b.name not in targets and not b.static]
+    trays = [b.name for b in scene.task_bodies if b.static]
     seq = "; then ".join(_verb(s, scene) for s in steps)
     d = {}
     d["action_sequence"] = f"Goal: {goal}. Steps: first {seq}."

@@ -298,6 +298,11 @@ class BimanualExpert:
                    Waypoint(np.r_[goal_tcp[:2], max(goal_tcp[2], carry_z)], goal_rot, -1.0, tol_m=0.015)]
             cur_rot = goal_rot
             if s.skill == "give":
+                if s.rotate_deg:  # turn the held object about +z at the hand-over point
+                    turned = Rotation.from_euler("z", np.deg2rad(s.rotate_deg)) * cur_rot
+                    wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02),
+                            Waypoint(goal_tcp, turned, -1.0, tol_m=0.015, rot_tol=0.05, max_ticks=60)]
+                    return wps
                 wps.append(Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02))
                 return wps
             wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.008, speed_m=0.015, max_ticks=35),
@@ -313,7 +318,22 @@ class BimanualExpert:
                     Waypoint(down, turned, 1.0, ticks=5, tol_m=0.02, rot_tol=0.2),
                     Waypoint(down + [0, 0, 0.10], turned, 1.0, tol_m=0.03, rot_tol=0.2),
                     Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
-        raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat")
+        if s.skill == "lift":
+            return [Waypoint(cur_pos + [0, 0, s.lift_m], cur_rot, -1.0, tol_m=0.01, speed_m=0.012, rot_tol=0.15)]
+        if s.skill == "slide":
+            goal = np.r_[np.asarray(s.place_xyz[:2], np.float64) + (cur_pos[:2] - pose[:2]), cur_pos[2]]
+            return [Waypoint(goal, cur_rot, -1.0, tol_m=0.008, speed_m=0.012, rot_tol=0.15),
+                    Waypoint(goal, cur_rot, 1.0, ticks=5, tol_m=0.02, rot_tol=0.2),
+                    Waypoint(goal + [0, 0, 0.08], cur_rot, 1.0, tol_m=0.03, rot_tol=0.2),
+                    Waypoint(r.home_pos, r.home_rot, 1.0, tol_m=0.03)]
+        if s.skill == "tilt":
+            # about the horizontal axis across the table (world x): the object's top swings
+            # towards +y for a positive angle
+            tilted = Rotation.from_euler("x", -np.deg2rad(s.tilt_deg)) * cur_rot
+            return [Waypoint(cur_pos, tilted, -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=60, ticks=10),
+                    Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=60)]
+        raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat, "
+                         "lift, slide, tilt")
 
     def _reach_tilt(self, arm: str, target: np.ndarray) -> Rotation:
         """ALOHA: the tilt that points the gripper outwards, away from its base, for a target

@@ -42,7 +42,9 @@ DISTRACTOR_COLORS = ("yellow", "orange", "purple", "white", "brown")
 @dataclass
 class BodySpec:
     """One rigid body. ``kind``: block (cube), bar (long box), pillar (tall or lying box),
-    tray (open container: floor + 4 walls, static)."""
+    bead (ball of radius ``half_size[0]``, rolls),
+    tray (open container: floor + 4 walls, static), and the compound kinds of
+    :data:`COMPOUND_KINDS` (built from boxes; ``half_size`` is their bounding box)."""
 
     name: str
     kind: str
@@ -58,7 +60,32 @@ class BodySpec:
 
     @property
     def static(self) -> bool:
-        return self.kind == "tray"
+        return self.kind in STATIC_KINDS
+
+
+COMPOUND_KINDS = {
+    "bin": "tall open container (floor + 4 walls), static; origin at its floor like a tray",
+    "bowl": "open container (floor + 4 walls), movable; grasped by a wall",
+    "pot": "open container with a handle sticking out at each end of its x axis, movable",
+    "ring": "square frame of 4 bars (no floor), movable; grasped by a bar",
+    "peg": "upright post on a flat foot, static",
+    "shelf": "board on two end legs, static; objects go on the board",
+    "case": "open box with two rails on top along its y axis (the lid slides between them), static",
+    "lid": "flat plate with a knob on top, movable",
+}
+"""Compound bodies built from boxes by the backend (``half_size`` = bounding box)."""
+STATIC_KINDS = ("tray", "bin", "peg", "shelf", "case")
+CONTAINER_KINDS = ("tray", "bin", "bowl", "pot", "case")
+"""Bodies that other bodies are put into (instructions name them as targets)."""
+FLOOR_ORIGIN_KINDS = ("tray", "bin")
+"""Kinds whose origin is at their floor (z = table + 4 mm); every other body's origin is its centre."""
+WALL_M = 0.008
+"""Wall thickness of the compound containers (bin, bowl, pot, case)."""
+CASE_WALL_M = 0.014
+CASE_RAIL_M = (0.008, 0.005)
+"""Height and width of the case's rails, on the outer edge of its x walls."""
+POT_HANDLE_M = 0.035
+"""How far each pot handle sticks out (included in the pot's x half size)."""
 
 
 @dataclass
@@ -84,8 +111,13 @@ class PlanStep:
     ``place_xyz`` and release), ``rotate`` (turn the held object by ``rotate_deg`` about +z,
     set it down and release), ``give`` (carry the held object to ``place_xyz`` and wait),
     ``take`` (grasp the object where it is held), ``release`` (open and retreat),
-    ``retreat`` (go home). A ``pick`` with ``rotate_deg`` chooses its grasp yaw for the turn
-    that follows."""
+    ``retreat`` (go home), ``lift`` (raise the held object ``lift_m`` straight up and hold it
+    there; two arms lifting one object wait for each other's grasp with ``wait_for``),
+    ``slide`` (drag the held object horizontally until its centre is at ``place_xyz``'s x, y,
+    release and go home), ``tilt`` (turn the held object ``tilt_deg`` about the horizontal axis
+    through the TCP that points across the table, hold it there, turn it back). A ``pick``
+    with ``rotate_deg`` chooses its grasp yaw for the turn that follows; a ``give`` with
+    ``rotate_deg`` turns the held object about +z on its way."""
 
     arm: str
     skill: str
@@ -93,6 +125,7 @@ class PlanStep:
     approach: str = "above"
     place_xyz: Optional[tuple[float, float, float]] = None
     rotate_deg: float = 0.0
+    tilt_deg: float = 0.0
     lift_m: float = 0.10
     grasp_offset_m: float = 0.0
     """Grasp point shift along the object's long axis (x in its frame), e.g. one end of a bar."""
@@ -179,7 +212,7 @@ def add_body(sc: BimanualScene, rng: np.random.Generator, name: str, kind: str, 
              xy, yaw_rad: float = 0.0, pose: str = "", role: str = "object") -> BodySpec:
     """Add a body resting on the table at ``xy`` (the split decides the colour shade)."""
     hs = tuple(float(v) for v in half_size)
-    z = sc.table_z + (0.004 if kind == "tray" else hs[2])
+    z = sc.table_z + (0.004 if kind in FLOOR_ORIGIN_KINDS else hs[2])
     b = BodySpec(name=name, kind=kind, half_size=hs, color=color,
                  rgba=rgba(color, rng, 0.15 if sc.split == "hard" else 0.0),
                  xyz=(float(xy[0]), float(xy[1]), float(z)), yaw_rad=float(yaw_rad), pose=pose, role=role)

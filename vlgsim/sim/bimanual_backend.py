@@ -30,7 +30,19 @@ from mani_skill.utils.structs.pose import Pose
 from mani_skill.utils.structs.types import SimConfig
 from transforms3d.euler import euler2quat
 
-from vlgsim.scenes.bimanual import ARM_BASE_YAW, ARMS, EMBODIMENTS, TABLE_HALF_XY, BimanualScene, BodySpec, arm_base_xy
+from vlgsim.scenes.bimanual import (
+    ARM_BASE_YAW,
+    ARMS,
+    CASE_RAIL_M,
+    CASE_WALL_M,
+    EMBODIMENTS,
+    POT_HANDLE_M,
+    TABLE_HALF_XY,
+    WALL_M,
+    BimanualScene,
+    BodySpec,
+    arm_base_xy,
+)
 from vlgsim.sim.maniskill_env import CachedBRDFLUTMixin, LightClearMixin, builtin_pinocchio
 
 HOME_QPOS = np.array([0.0, -0.8, 0.0, -2.7, 0.0, 1.9, np.pi / 4, 0.04, 0.04])
@@ -61,6 +73,71 @@ def tray_parts(hs) -> list[tuple[list[float], list[float]]]:
     for sy in (-1, 1):
         parts.append(([0, sy * (hs[1] - t / 2), hs[2] / 2], [hs[0], t / 2, hs[2] / 2]))
     return parts
+
+
+COMPOUND_DENSITY = 400
+"""kg/m^3 of the compound bodies' parts (light containers and frames)."""
+
+
+def _open_box(hs, floor_z: float, t: float = WALL_M) -> list:
+    """Floor + 4 walls filling the bounding box ``hs`` whose bottom is at ``floor_z``."""
+    zc = floor_z + hs[2]
+    parts = [([0, 0, floor_z + t / 2], [hs[0], hs[1], t / 2])]
+    for sx in (-1, 1):
+        parts.append(([sx * (hs[0] - t / 2), 0, zc], [t / 2, hs[1], hs[2]]))
+    for sy in (-1, 1):
+        parts.append(([0, sy * (hs[1] - t / 2), zc], [hs[0] - t, t / 2, hs[2]]))
+    return parts
+
+
+def _bin(hs):
+    return _open_box(hs, 0.0)
+
+
+def _bowl(hs):
+    return _open_box(hs, -hs[2])
+
+
+def _pot(hs):
+    body = (hs[0] - POT_HANDLE_M, hs[1], hs[2])
+    parts = _open_box(body, -hs[2])
+    for sx in (-1, 1):  # handles just below the rim, grasped from above across their width
+        parts.append(([sx * (hs[0] - POT_HANDLE_M / 2), 0, hs[2] - 0.02], [POT_HANDLE_M / 2, 0.014, 0.012]))
+    return parts
+
+
+def _ring(hs, t: float = 0.012):
+    return [([sx * (hs[0] - t / 2), 0, 0], [t / 2, hs[1], hs[2]]) for sx in (-1, 1)] + \
+           [([0, sy * (hs[1] - t / 2), 0], [hs[0] - t, t / 2, hs[2]]) for sy in (-1, 1)]
+
+
+def _peg(hs):
+    foot = 0.006
+    return [([0, 0, -hs[2] + foot / 2], [hs[0], hs[1], foot / 2]),
+            ([0, 0, foot / 2], [0.012, 0.012, hs[2] - foot / 2])]
+
+
+def _shelf(hs, t: float = 0.012):
+    return [([0, 0, hs[2] - t / 2], [hs[0], hs[1], t / 2])] + \
+           [([sx * (hs[0] - t / 2), 0, -t / 2], [t / 2, hs[1], hs[2] - t / 2]) for sx in (-1, 1)]
+
+
+def _case(hs, rail: float = CASE_RAIL_M[0], rail_w: float = CASE_RAIL_M[1]):
+    box = (hs[0], hs[1], hs[2] - rail / 2)
+    parts = _open_box(box, -hs[2], CASE_WALL_M)
+    for sx in (-1, 1):  # rails along y on the outer edge of the x walls; the lid rests on the walls' inner part
+        parts.append(([sx * (hs[0] - rail_w / 2), 0, hs[2] - rail / 2], [rail_w / 2, hs[1], rail / 2]))
+    return parts
+
+
+def _lid(hs, plate: float = 0.010, knob: float = 0.013):
+    return [([0, 0, -hs[2] + plate / 2], [hs[0], hs[1], plate / 2]),
+            ([0, 0, plate / 2], [knob, knob, hs[2] - plate / 2])]
+
+
+COMPOUND_PARTS = {"bin": _bin, "bowl": _bowl, "pot": _pot, "ring": _ring, "peg": _peg, "shelf": _shelf, "case": _case,
+                  "lid": _lid}
+"""(offset, half size) boxes of each compound kind, in the body's frame (see COMPOUND_KINDS)."""
 
 
 def _material():
@@ -166,6 +243,13 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
             for p, h in tray_parts(hs):
                 b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material())
                 b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
+        elif body.kind in COMPOUND_PARTS:
+            for p, h in COMPOUND_PARTS[body.kind](hs):
+                b.add_box_collision(sapien.Pose(p=p), half_size=h, material=_material(), density=COMPOUND_DENSITY)
+                b.add_box_visual(sapien.Pose(p=p), half_size=h, material=mat)
+        elif body.kind == "bead":
+            b.add_sphere_collision(radius=float(hs[0]), material=_material(), density=600)
+            b.add_sphere_visual(radius=float(hs[0]), material=mat)
         else:
             b.add_box_collision(half_size=hs, material=_material(), density=600)
             b.add_box_visual(half_size=hs, material=mat)
@@ -295,16 +379,71 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
         self.step({uids[0]: torch.as_tensor(action["left"], dtype=torch.float32)[None],
                    uids[1]: torch.as_tensor(action["right"], dtype=torch.float32)[None]})
 
+    def _robot_render_bodies(self) -> list:
+        """Render bodies of both arms' links (rebuilt with the scene every episode)."""
+        if getattr(self, "_robot_bodies_of", None) is not self.scene:
+            bodies = []
+            for agent in self.arms.values():
+                for link in agent.robot.links:
+                    for obj in link._objs:
+                        rb = obj.entity.find_component_by_type(sapien.render.RenderBodyComponent)
+                        if rb is not None:
+                            bodies.append(rb)
+            self._robot_bodies, self._robot_bodies_of = bodies, self.scene
+        return self._robot_bodies
+
+    def _capture_culled(self) -> None:
+        """Render every camera, each without the robot links wholly outside its view.
+
+        Rendering here is geometry-bound (the Pandas' visual meshes hold ~270k triangles;
+        software Vulkan shades every one per camera). A link is hidden for a camera only
+        when all 8 corners of its world AABB lie outside one plane of that camera's
+        frustum, so what the camera sees does not change."""
+        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        bodies = self._robot_render_bodies()
+        box = np.array([rb.get_global_aabb_fast() for rb in bodies], np.float64)  # (n, 2, 3)
+        corners = np.stack([box[:, [i, j, k], [0, 1, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)], 1)
+        self.hidden_links: dict[str, int] = {}
+        """Robot links left out of each camera's last render."""
+        try:
+            for cam in self.scene.sensors.values():
+                rc = cam.camera._render_cameras[0]
+                E, K = np.asarray(rc.get_extrinsic_matrix()), np.asarray(rc.get_intrinsic_matrix())
+                p = corners @ E[:, :3].T + E[:, 3]  # OpenCV camera frame: z forward
+                x, y, z = p[..., 0], p[..., 1], p[..., 2]
+                (fx, _, cx), (_, fy, cy) = K[0], K[1]
+                w, h = rc.width, rc.height
+                outside = ((z < rc.near).all(1) | (fx * x + cx * z < 0).all(1) | (fx * x + (cx - w) * z > 0).all(1)
+                           | (fy * y + cy * z < 0).all(1) | (fy * y + (cy - h) * z > 0).all(1))
+                for rb, out in zip(bodies, outside):
+                    rb.visibility = 0.0 if out else 1.0
+                self.hidden_links[cam.uid] = int(outside.sum())
+                cam.capture()
+        finally:
+            for rb in bodies:
+                rb.visibility = 1.0
+
     def images(self) -> dict[str, np.ndarray]:
         """RGB uint8 (H, W, 3) per camera: ``head``, ``left_wrist``, ``right_wrist`` (Panda);
         ``cam_high``, ``cam_low``, ``cam_left_wrist``, ``cam_right_wrist`` (ALOHA)."""
         if not self.cameras:
             raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgb' or 'rgb+state'")
-        self.scene.update_render(update_sensors=True, update_human_render_cameras=False)
+        self._capture_culled()
         out = {}
         for uid, cam in self.scene.sensors.items():
-            cam.capture()
             out[uid] = cam.get_obs(rgb=True, depth=False, segmentation=False, position=False)["rgb"][0].numpy()
+        return out
+
+    def images_rgbd(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """RGB uint8 (H, W, 3) and depth uint16 (H, W, 1) in millimetres (along the camera's
+        axis, 0 where nothing was hit) of every camera, by camera uid."""
+        if not self.cameras:
+            raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgbd' or 'rgbd+state'")
+        self._capture_culled()
+        out = {}
+        for uid, cam in self.scene.sensors.items():
+            o = cam.get_obs(rgb=True, depth=True, segmentation=False, position=False)
+            out[uid] = (o["rgb"][0].numpy(), o["depth"][0].numpy().astype(np.uint16))
         return out
 
 

@@ -13,7 +13,9 @@ two ViperX 300 6-DoF arms from gym-aloha's MJCF) or ``panda`` (two Franka Pandas
 
 Observation (``obs_mode``): ``state`` -> ``{"state", "instruction"}``; ``rgb`` ->
 ``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}`` (+ ``low_rgb`` on aloha;
-there ``head`` is ALOHA's ``cam_high``, ``low`` its ``cam_low``); ``rgb+state`` both.
+there ``head`` is ALOHA's ``cam_high``, ``low`` its ``cam_low``); ``rgb+state`` both;
+``rgbd`` / ``rgbd+state`` add a ``{cam}_depth`` for every ``{cam}_rgb``: (H, W, 1) uint16
+depth along the camera axis in millimetres, 0 where nothing was hit.
 ``state`` = the arms' joint state, their TCP poses (2 x 7), then the pose of every task body
 in :attr:`BimanualTask.body_names` order (K x 7); poses in the world frame, metres,
 quaternions wxyz. Joint state: aloha 14 = ALOHA's convention, left then right, per arm 6
@@ -51,7 +53,7 @@ from vlgsim.sim_eval.steerability import TrialRecord, TrialScore, score_trial
 
 INSTRUCTION_CHARSET = "".join(chr(c) for c in range(32, 127))
 INSTRUCTION_MAX_LEN = 4096
-OBS_MODES = ("state", "rgb", "rgb+state")
+OBS_MODES = ("state", "rgb", "rgb+state", "rgbd", "rgbd+state")
 NEAR_M = 0.09
 """Contact queries (costly) only for a body whose centre is this close to a TCP."""
 LIFT_M = 0.05
@@ -187,6 +189,8 @@ class BimanualTask(gym.Env):
             w, h = image_size
             for cam in self.camera_names:
                 spaces[f"{cam}_rgb"] = gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
+                if "rgbd" in obs_mode:
+                    spaces[f"{cam}_depth"] = gym.spaces.Box(0, 65535, (h, w, 1), np.uint16)
         spaces["instruction"] = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
         self.observation_space = gym.spaces.Dict(spaces)
         self._steps = 0
@@ -257,7 +261,11 @@ class BimanualTask(gym.Env):
             st = self._last  # this step's poses, already read
             obs["state"] = np.concatenate([self.joint_state(), *[st.tcp[a] for a in ARMS],
                                            *[st.pose[n] for n in self.body_names]]).astype(np.float32)
-        if "rgb" in self.obs_mode:
+        if "rgbd" in self.obs_mode:
+            for cam, (rgb, depth) in self.backend.images_rgbd().items():
+                cam = ALOHA_CAMERAS.get(cam, cam)
+                obs[f"{cam}_rgb"], obs[f"{cam}_depth"] = rgb, depth
+        elif "rgb" in self.obs_mode:
             for cam, img in self.backend.images().items():
                 obs[f"{ALOHA_CAMERAS.get(cam, cam)}_rgb"] = img
         obs["instruction"] = self.instruction
@@ -371,3 +379,20 @@ def pick_subgoals(candidates: list[str], noun: str) -> list[tuple[str, callable]
     return [(f"reach a {noun}", lambda st: any(st.near(c) for c in candidates)),
             (f"grasp a {noun}", lambda st: any(st.held_by(c) for c in candidates)),
             (f"lift a {noun} 5 cm", lambda st: any(st.lifted(c) for c in candidates))]
+
+
+def tilt_deg(quat_wxyz) -> float:
+    """Angle (degrees) between a body's +z axis and world +z."""
+    w, x, y, z = (float(v) for v in quat_wxyz)
+    return float(np.degrees(np.arccos(np.clip(1 - 2 * (x * x + y * y), -1.0, 1.0))))
+
+
+def first_inside(rec, names: list[str], box: BodyBox) -> str:
+    """The body of ``names`` that was inside ``box`` (x, y within its walls, below its rim)
+    at the earliest recorded step ('' if none was)."""
+    for step in rec.body_pose:
+        for n in names:
+            p = step[rec.k(n)]
+            if box.contains_xy(p) and p[2] < box.top_z + 0.02:
+                return n
+    return ""
