@@ -290,26 +290,30 @@ def train_sb3_cmd(
 def train_bc_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
     expert: str = typer.Option("scripted", "--expert", help="policy that demonstrates"),
-    episodes: int = typer.Option(200, "--episodes", min=1, help="expert episodes to roll out (successes are kept)"),
+    episodes: int = typer.Option(200, "--episodes", min=0, help="expert episodes to roll out (successes are kept)"),
     epochs: int = typer.Option(60, "--epochs", min=1),
-    chunk: int = typer.Option(4, "--chunk", min=1, help="actions predicted per step (action chunking)"),
-    seed: int = typer.Option(0, "--seed"),
+    chunk: int = typer.Option(8, "--chunk", min=1, help="actions predicted per step (action chunking)"),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, help="std of noise on executed expert actions (DART)"),
+    seed: int = typer.Option(0, "--seed", help="first demo seed (evaluate on other seeds, e.g. 100000)"),
     out: Path = typer.Option(Path("runs/bc"), "--out"),
+    resume: bool = typer.Option(False, "--resume", help="continue training from OUT/checkpoint.pt"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
 ):
-    """Collect expert demos (demos.npz) and fit a chunked MLP policy (bc.pt, loss.png)."""
+    """Collect expert demos (a LeRobot dataset in OUT/demos; episodes already there are kept, so a
+    second call with other --seed/--env-kwarg adds to it) and fit an action-chunking policy
+    (bc.pt, log.jsonl, tb/, loss.png)."""
     from rich.progress import Progress
 
-    from vlgsim.training.bc import BCConfig, collect_demos, train_bc
+    from vlgsim.training.bc import BCConfig, collect_demos, load_demos, train_bc
 
     cfg = BCConfig(env_id=env, env_kwargs=_parse_kv(env_kwarg) or {"n_objects": [1, 1]}, expert=expert,
-                   episodes=episodes, epochs=epochs, chunk=chunk, seed=seed)
+                   episodes=episodes, epochs=epochs, chunk=chunk, action_noise=noise, seed=seed)
     with Progress() as bar:
         task = bar.add_task("expert demos", total=episodes)
-        demos = collect_demos(cfg, out, progress=lambda i: bar.update(task, advance=1))
-    typer.echo(f"{int(demos['episode'].max()) + 1 if len(demos['episode']) else 0} successful demos, "
-               f"{len(demos['state'])} steps: {out / 'demos.npz'}")
-    train_bc(cfg, out, demos)
+        root = collect_demos(cfg, out, progress=lambda i: bar.update(task, advance=1))
+    demos = load_demos(root)
+    typer.echo(f"{int(demos['episode'].max()) + 1} successful demos, {len(demos['action'])} steps: {root}")
+    train_bc(cfg, out, demos, resume=resume)
     typer.echo(f"model: {out / 'bc.pt'}\nevaluate: vlgsim eval --env {env} --policy bc:{out} --seed 100000 "
                f"--env-kwarg obs_mode=state --env-kwarg control_mode=pd_ee_delta_pose --max-steps 100")
 

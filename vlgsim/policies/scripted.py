@@ -35,6 +35,27 @@ def _wrist_yaw(axis_angle_rad: float) -> float:
     return (axis_angle_rad + np.pi) % np.pi - np.pi / 2
 
 
+def target_grasps(info: dict, env=None) -> np.ndarray:
+    """(N, 5) world grasps [x, y, z, axis_angle_rad, opening_m] (TCP) of the instructed object, best
+    first: the env's ground-truth labels (``info['grasp_world']``, first ``n_grasps`` rows), or, when
+    none is visible and ``env`` is a one-scene tabletop env, its collision-free grasps."""
+    g = np.asarray(info.get("grasp_world", np.zeros((0, 5))), np.float64).reshape(-1, 5)
+    g = g[: int(info.get("n_grasps", len(g)))]  # the env pads the labels to a fixed count
+    scenes = getattr(getattr(env, "unwrapped", None), "scenes", None)
+    if not len(g) and scenes and len(scenes) == 1 and hasattr(scenes[0], "target_index"):
+        from vlgsim.grasp.labels import collision_free_grasps
+
+        sc = scenes[0]
+        g = np.array([[*q.center, q.axis_angle_rad, q.opening_m]
+                      for q in collision_free_grasps(sc.objects, sc.target_index)]).reshape(-1, 5)
+    return g
+
+
+def wrist_rotation(axis_angle_rad: float) -> Rotation:
+    """TCP orientation (world) that points the jaws down onto a grasp axis at ``axis_angle_rad``."""
+    return Rotation.from_euler("z", _wrist_yaw(axis_angle_rad)) * Rotation.from_euler("x", np.pi)
+
+
 class ScriptedGraspPolicy:
     name = "scripted"
 
@@ -45,15 +66,7 @@ class ScriptedGraspPolicy:
         self.phase, self.close_ticks, self.grasps, self.tries = "above", 0, np.zeros((0, 5)), 0
 
     def reset(self, instruction: str, info: dict) -> None:
-        g = np.asarray(info.get("grasp_world", np.zeros((0, 5))), np.float64)
-        g = g[: int(info.get("n_grasps", len(g)))]  # the env pads the labels to a fixed count
-        scenes = getattr(getattr(self.env, "unwrapped", None), "scenes", None)
-        if not len(g) and scenes and len(scenes) == 1 and hasattr(scenes[0], "target_index"):
-            from vlgsim.grasp.labels import collision_free_grasps
-
-            sc = scenes[0]
-            g = np.array([[*q.center, q.axis_angle_rad, q.opening_m]
-                          for q in collision_free_grasps(sc.objects, sc.target_index)]).reshape(-1, 5)
+        g = target_grasps(info, self.env)
         if not len(g):
             raise ValueError("scripted expert needs info['grasp_world'] (a task with ground-truth grasps)")
         self.grasps, self.tries, self.tried_yaws = g, 0, []
@@ -64,7 +77,7 @@ class ScriptedGraspPolicy:
         self.grasp = np.array([x, y, z])
         self.yaw = _wrist_yaw(angle)
         self.tried_yaws.append(self.yaw)
-        self.rot_goal = Rotation.from_euler("z", self.yaw) * Rotation.from_euler("x", np.pi)
+        self.rot_goal = wrist_rotation(angle)
         self.phase, self.close_ticks, self.z_hist = "above", 0, []
 
     def _next_grasp(self) -> int:
