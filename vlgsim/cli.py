@@ -337,6 +337,9 @@ def train_grpo_cmd(
     seed: int = typer.Option(0, "--seed"),
     protocol: str = typer.Option("vlgsim", "--protocol",
                                  help="vlgsim, or realvlg-r1 (RealVLG-R1's format prompts and reward functions)"),
+    reward: str = typer.Option("full", "--reward", help="optimised reward: full (accuracy + format), accuracy, format or format_tags (graded)"),
+    save_steps: int = typer.Option(10, "--save-steps", min=1, help="checkpoint every N steps (OUT/trainer/checkpoint-N)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint in OUT/trainer"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -347,7 +350,8 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
-                            torch_threads=threads, seed=seed, protocol=protocol)
+                            torch_threads=threads, seed=seed, protocol=protocol, reward=reward,
+                            save_steps=save_steps, resume=resume)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)
