@@ -273,14 +273,17 @@ def train_sb3_cmd(
     max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
     out: Path = typer.Option(Path("runs/sb3"), "--out"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
+    obs: str = typer.Option("target", "--obs", help="target (robot + instructed object relative to the TCP) or state"),
+    resume: bool = typer.Option(False, "--resume", help="load OUT/model.zip and train the remaining steps"),
 ):
-    """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, curve.png."""
+    """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, log.jsonl, sb3/ (TensorBoard),
+    curve.png."""
     from vlgsim.training.sb3 import SB3Config, train_sb3
 
     kw = _parse_kv(env_kwarg) or {"n_objects": [1, 1]}
     cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, seed=seed, env_kwargs=kw,
-                    max_episode_steps=max_episode_steps)
-    train_sb3(cfg, out)
+                    max_episode_steps=max_episode_steps, obs=obs)
+    train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
                f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")

@@ -27,6 +27,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from torch import nn
 
+from vlgsim.envs.wrappers import target_of_state
 from vlgsim.policies.base import register_policy
 from vlgsim.policies.scripted import TCP, target_grasps, wrist_rotation
 
@@ -44,18 +45,6 @@ def embed_instruction(text: str, dim: int = TEXT_DIM) -> np.ndarray:
         v[zlib.crc32(w.encode()) % dim] += 1.0
     n = np.linalg.norm(v)
     return v / n if n else v
-
-
-def target_of_state(state: np.ndarray) -> tuple[np.ndarray, float]:
-    """(target position (3,), target rise m) from a RealVLG state vector of any object count:
-    [robot 25 | M object poses x 7 | one-hot M | rise 1]."""
-    state = np.asarray(state, np.float64)
-    M = (len(state) - 26) // 8
-    if len(state) != 26 + 8 * M or M < 1:
-        raise ValueError(f"state of length {len(state)}; rule: 26 + 8 * max_objects (the RealVLG state vector)")
-    poses = state[25:25 + 7 * M].reshape(M, 7)
-    slot = int(np.argmax(state[25 + 7 * M:25 + 8 * M]))
-    return poses[slot, :3], float(state[-1])
 
 
 def bc_features(state: np.ndarray, grasp: np.ndarray, text: np.ndarray) -> np.ndarray:
