@@ -343,6 +343,8 @@ def train_grpo_cmd(
     reward: str = typer.Option("full", "--reward", help="optimised reward: full (accuracy + format), accuracy, format or format_tags (graded)"),
     save_steps: int = typer.Option(10, "--save-steps", min=1, help="checkpoint every N steps (OUT/trainer/checkpoint-N)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint in OUT/trainer"),
+    trainer_arg: list[str] = typer.Option([], "--trainer-arg", help="KEY=VALUE for trl.GRPOConfig (JSON values), "
+                                          "e.g. use_cpu=false bf16=true gradient_checkpointing=true on a GPU"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -354,7 +356,7 @@ def train_grpo_cmd(
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
                             torch_threads=threads, seed=seed, protocol=protocol, reward=reward,
-                            save_steps=save_steps, resume=resume)
+                            save_steps=save_steps, resume=resume, extra=_parse_kv(trainer_arg))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)
