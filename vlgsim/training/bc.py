@@ -165,6 +165,8 @@ def train_bc(cfg: BCConfig, out: Path, demos: dict | None = None, resume: bool =
     elif log_path.exists():
         log_path.unlink()
     xt, yt = torch.as_tensor((X - mu) / sd, dtype=torch.float32), torch.as_tensor(Y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: one thread is fastest, and spinning threads stall a busy CPU
     tb = SummaryWriter(str(out / "tb"), purge_step=start)
     t0 = time.perf_counter()
     with open(log_path, "a") as log:
@@ -185,6 +187,7 @@ def train_bc(cfg: BCConfig, out: Path, demos: dict | None = None, resume: bool =
             torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), rng=g.get_state(),
                             epoch=epoch + 1, mu=mu, sd=sd), ck_path)
     tb.close()
+    torch.set_num_threads(threads)
     torch.save(dict(state_dict=model.state_dict(), mu=mu, sd=sd, config=asdict(cfg), in_dim=X.shape[1],
                     action_dim=Y.shape[2]), out / "bc.pt")
     losses = [json.loads(line)["loss"] for line in open(log_path)]
