@@ -65,13 +65,15 @@ def test_temporal_ensemble_and_open_loop_chunks(demo_run):
     state = {"state": np.r_[demos["features"][0][:25], np.zeros(7), 1.0, 0.0].astype(np.float32)}
     first = p.act(state)
     chunk0 = p.predict_chunk(state)
-    assert first.shape == (7,) and np.allclose(first, chunk0[0], atol=1e-6)
+    assert first.shape == (7,) and np.allclose(first[:6], chunk0[0, :6], atol=1e-6)
+    assert first[6] == (1.0 if chunk0[0, 6] >= 0 else -1.0)  # the gripper command is binary, as demonstrated
     second = p.act(state)  # ensemble of row 1 of the first chunk and row 0 of the second, oldest weighted more
     w = np.exp(-0.01 * np.arange(2))
-    assert np.allclose(second, (w[0] * chunk0[1] + w[1] * chunk0[0]) / w.sum(), atol=1e-5)
+    assert np.allclose(second[:6], ((w[0] * chunk0[1] + w[1] * chunk0[0]) / w.sum())[:6], atol=1e-5)
     q = make_policy(f"bc:{out}@2", env=None)
     q.reset("Grasp the mug.", info)
-    assert q.act(state).shape == (2, 7)
+    chunk = q.act(state)
+    assert chunk.shape == (2, 7) and set(np.unique(chunk[:, 6])) <= {-1.0, 1.0}
 
 
 def test_features_name_bad_states_and_depend_on_target_and_instruction():

@@ -13,7 +13,8 @@ stack would get the target and grasp from a grounding / grasp model (``vlg:PATH`
 **Action**: the model predicts the next ``chunk`` actions (ACT-style chunking). By default it
 re-plans every step and executes the *temporal ensemble* of all chunks predicted for the
 current step, weighted ``exp(-k i)`` with ``i = 0`` the oldest (ACT, Zhao et al. 2023, k=0.01);
-``bc:PATH@K`` instead runs K actions of each chunk open loop (no ensembling).
+``bc:PATH@K`` instead runs K actions of each chunk open loop (no ensembling). The gripper
+command is binarised (+1 open, -1 close) as in the demonstrations.
 """
 
 from __future__ import annotations
@@ -114,12 +115,22 @@ class BCPolicy:
     def act(self, observation: dict) -> np.ndarray:
         chunk = self.predict_chunk(observation)
         if self.execute_steps:
-            return chunk[:self.execute_steps]
-        self._history = (self._history + [chunk])[-self.chunk:]
-        # the prediction for this step from the chunk made i steps ago is its row i
-        preds = np.stack([c[len(self._history) - 1 - j] for j, c in enumerate(self._history)])  # oldest first
-        w = np.exp(-ENSEMBLE_K * np.arange(len(preds)))
-        return (w[:, None] * preds).sum(0) / w.sum()
+            out = _binary_gripper(chunk[:self.execute_steps])
+        else:
+            self._history = (self._history + [chunk])[-self.chunk:]
+            # the prediction for this step from the chunk made i steps ago is its row i
+            preds = np.stack([c[len(self._history) - 1 - j] for j, c in enumerate(self._history)])  # oldest first
+            w = np.exp(-ENSEMBLE_K * np.arange(len(preds)))
+            out = _binary_gripper((w[:, None] * preds).sum(0) / w.sum())
+        return out
+
+
+def _binary_gripper(actions: np.ndarray) -> np.ndarray:
+    """The gripper command (last entry) as the demonstrations give it: +1 open, -1 close. An average of
+    'open' and 'close' predictions would half-close the jaws on nothing."""
+    out = np.array(actions, np.float32, copy=True)
+    out[..., -1] = np.where(out[..., -1] >= 0, 1.0, -1.0)
+    return out
 
 
 @register_policy("bc")
