@@ -286,14 +286,17 @@ def train_sb3_cmd(
     max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
     out: Path = typer.Option(Path("runs/sb3"), "--out"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
+    obs: str = typer.Option("target", "--obs", help="target (robot + instructed object relative to the TCP) or state"),
+    resume: bool = typer.Option(False, "--resume", help="load OUT/model.zip and train the remaining steps"),
 ):
-    """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, curve.png."""
+    """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, log.jsonl, sb3/ (TensorBoard),
+    curve.png."""
     from vlgsim.training.sb3 import SB3Config, train_sb3
 
     kw = _parse_kv(env_kwarg) or {"n_objects": [1, 1]}
     cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, seed=seed, env_kwargs=kw,
-                    max_episode_steps=max_episode_steps)
-    train_sb3(cfg, out)
+                    max_episode_steps=max_episode_steps, obs=obs)
+    train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
                f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
@@ -303,26 +306,30 @@ def train_sb3_cmd(
 def train_bc_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
     expert: str = typer.Option("scripted", "--expert", help="policy that demonstrates"),
-    episodes: int = typer.Option(200, "--episodes", min=1, help="expert episodes to roll out (successes are kept)"),
+    episodes: int = typer.Option(200, "--episodes", min=0, help="expert episodes to roll out (successes are kept)"),
     epochs: int = typer.Option(60, "--epochs", min=1),
-    chunk: int = typer.Option(4, "--chunk", min=1, help="actions predicted per step (action chunking)"),
-    seed: int = typer.Option(0, "--seed"),
+    chunk: int = typer.Option(8, "--chunk", min=1, help="actions predicted per step (action chunking)"),
+    noise: float = typer.Option(0.0, "--noise", min=0.0, help="std of noise on executed expert actions (DART)"),
+    seed: int = typer.Option(0, "--seed", help="first demo seed (evaluate on other seeds, e.g. 100000)"),
     out: Path = typer.Option(Path("runs/bc"), "--out"),
+    resume: bool = typer.Option(False, "--resume", help="continue training from OUT/checkpoint.pt"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
 ):
-    """Collect expert demos (demos.npz) and fit a chunked MLP policy (bc.pt, loss.png)."""
+    """Collect expert demos (a LeRobot dataset in OUT/demos; episodes already there are kept, so a
+    second call with other --seed/--env-kwarg adds to it) and fit an action-chunking policy
+    (bc.pt, log.jsonl, tb/, loss.png)."""
     from rich.progress import Progress
 
-    from vlgsim.training.bc import BCConfig, collect_demos, train_bc
+    from vlgsim.training.bc import BCConfig, collect_demos, load_demos, train_bc
 
     cfg = BCConfig(env_id=env, env_kwargs=_parse_kv(env_kwarg) or {"n_objects": [1, 1]}, expert=expert,
-                   episodes=episodes, epochs=epochs, chunk=chunk, seed=seed)
+                   episodes=episodes, epochs=epochs, chunk=chunk, action_noise=noise, seed=seed)
     with Progress() as bar:
         task = bar.add_task("expert demos", total=episodes)
-        demos = collect_demos(cfg, out, progress=lambda i: bar.update(task, advance=1))
-    typer.echo(f"{int(demos['episode'].max()) + 1 if len(demos['episode']) else 0} successful demos, "
-               f"{len(demos['state'])} steps: {out / 'demos.npz'}")
-    train_bc(cfg, out, demos)
+        root = collect_demos(cfg, out, progress=lambda i: bar.update(task, advance=1))
+    demos = load_demos(root)
+    typer.echo(f"{int(demos['episode'].max()) + 1} successful demos, {len(demos['action'])} steps: {root}")
+    train_bc(cfg, out, demos, resume=resume)
     typer.echo(f"model: {out / 'bc.pt'}\nevaluate: vlgsim eval --env {env} --policy bc:{out} --seed 100000 "
                f"--env-kwarg obs_mode=state --env-kwarg control_mode=pd_ee_delta_pose --max-steps 100")
 
@@ -388,6 +395,11 @@ def train_grpo_cmd(
     seed: int = typer.Option(0, "--seed"),
     protocol: str = typer.Option("vlgsim", "--protocol",
                                  help="vlgsim, or realvlg-r1 (RealVLG-R1's format prompts and reward functions)"),
+    reward: str = typer.Option("full", "--reward", help="optimised reward: full (accuracy + format), accuracy, format or format_tags (graded)"),
+    save_steps: int = typer.Option(10, "--save-steps", min=1, help="checkpoint every N steps (OUT/trainer/checkpoint-N)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the last checkpoint in OUT/trainer"),
+    trainer_arg: list[str] = typer.Option([], "--trainer-arg", help="KEY=VALUE for trl.GRPOConfig (JSON values), "
+                                          "e.g. use_cpu=false bf16=true gradient_checkpointing=true on a GPU"),
 ):
     """GRPO/GSPO (TRL) of a Qwen2-VL on RealVLG prompts with verifiable rewards; writes log.jsonl, reward.png, model/."""
     from vlgsim.training.grpo import GRPORunConfig, train_grpo
@@ -398,7 +410,8 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
-                            torch_threads=threads, seed=seed, protocol=protocol)
+                            torch_threads=threads, seed=seed, protocol=protocol, reward=reward,
+                            save_steps=save_steps, resume=resume, extra=_parse_kv(trainer_arg))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     s = train_grpo(cfg, out)

@@ -117,3 +117,27 @@ def test_gspo_smoke_run_from_the_cli(assets, tmp_path):
     assert summary["importance_sampling_level"] == "sequence" and summary["algo"] == "gspo"
     _check_run(tmp_path, FAST["steps"])
     _check_model_loads(tmp_path / "model")
+
+
+def test_format_tag_score_is_graded_and_full_only_for_the_exact_format():
+    from vlgsim.language.answers import format_tag_score
+
+    assert format_tag_score("<think>a</think><answer>[1, 2]</answer>") == pytest.approx(1.0)
+    assert format_tag_score("<think>a</think><answer>[1, 2]") == pytest.approx(0.6)
+    assert format_tag_score("<think><think>") == 0.0 and format_tag_score(None) == 0.0
+    assert format_tag_score("x" * 100_000) == 0.0
+    assert 0 < format_tag_score("<answer>1</answer> trailing <think>") < 1
+
+
+def test_format_reward_run_writes_tensorboard_checkpoints_and_resumes(assets, tmp_path):
+    model, data = assets
+    base = dict(model=str(model), data=str(data), warm_start_steps=0, torch_threads=1, tasks=("bbox",),
+                reward="format_tags", num_generations=2, max_completion_length=12, save_steps=1)
+    train_grpo(GRPORunConfig(steps=2, **base), tmp_path)
+    assert (tmp_path / "trainer" / "checkpoint-2").is_dir() and list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    s = train_grpo(GRPORunConfig(steps=3, resume=True, **base), tmp_path)
+    rows = read_log(tmp_path / "log.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3] and s["resumed_from"].endswith("checkpoint-2")
+    assert all(r["reward"] == pytest.approx(r["rewards/format_tags/mean"]) for r in rows)
+    with pytest.raises(ValueError, match="reward 'length'"):
+        GRPORunConfig(reward="length")

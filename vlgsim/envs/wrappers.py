@@ -99,3 +99,45 @@ class StateOnly(gym.ObservationWrapper):
 
     def observation(self, obs):
         return obs["state"]
+
+
+def target_of_state(state) -> tuple[np.ndarray, float]:
+    """(instructed object's position (3,) world m, its rise above its start m) from a RealVLG
+    ``state`` vector of any object count: [qpos 9 | qvel 9 | TCP pose 7 | M poses x 7 | one-hot M | rise]."""
+    state = np.asarray(state, np.float64)
+    if state.ndim != 1 or not np.all(np.isfinite(state)):
+        raise ValueError(f"state of shape {state.shape} (finite: {bool(np.all(np.isfinite(state)))}); "
+                         "rule: one finite RealVLG state vector")
+    M = (len(state) - 26) // 8
+    if M < 1 or len(state) != 26 + 8 * M:
+        raise ValueError(f"state of length {len(state)}; rule: 26 + 8 * max_objects (the RealVLG state vector)")
+    poses = state[25:25 + 7 * M].reshape(M, 7)
+    return poses[int(np.argmax(state[25 + 7 * M:25 + 8 * M])), :3], float(state[-1])
+
+
+TARGET_STATE_DIM = 25 + 3 + 1
+
+
+def target_state(state) -> np.ndarray:
+    """(29,) float32 observation in the style of ManiSkill's PickCube-v1 state: qpos 9, qvel 9,
+    TCP pose 7, instructed object's position relative to the TCP (3, world frame, m), its rise (m).
+    Independent of the scene's object count (the one-hot target slot picks the object)."""
+    state = np.asarray(state, np.float64)
+    target, rise = target_of_state(state)
+    return np.r_[state[:25], target - state[18:21], rise].astype(np.float32)
+
+
+class TargetState(gym.ObservationWrapper):
+    """:func:`target_state` of a vlgsim ``state`` observation as a plain ``Box`` (for SB3):
+    the robot plus the instructed object relative to the gripper, whatever the object count."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Dict) or "state" not in space.spaces:
+            raise ValueError(f"TargetState needs a Dict observation with 'state', got {space}; rule: make the env "
+                             "with obs_mode='state'")
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (TARGET_STATE_DIM,), np.float32)
+
+    def observation(self, obs):
+        return target_state(obs["state"])

@@ -60,6 +60,23 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
     return out
 
 
+def collision_free_grasps(objects: tuple[PlacedObject, ...], index: int) -> list[TopDownGrasp]:
+    """World-frame top-down grasps of ``objects[index]`` whose open gripper clears every other
+    object, best quality first: the labels without the camera's visibility and image rules
+    (for privileged experts when no label is visible)."""
+    obj = objects[index]
+    others = [(o, convex_pieces(o.spec.category, o.spec.scale)) for i, o in enumerate(objects) if i != index]
+    reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
+    out = []
+    for g0 in object_grasps(obj.spec):
+        g = g0.transformed(obj.pose)
+        near = [(o.pose, pieces) for o, pieces in others
+                if np.hypot(*(np.asarray(o.xy) - g.center[:2])) < reach + build_object(o.spec).footprint_radius_m]
+        if not any(gripper_collides(g, pieces, pose) for pose, pieces in near):
+            out.append(g)
+    return out
+
+
 def _project1(p, K, E):
     pc = E[:3, :3] @ p + E[:3, 3]
     return (K @ pc)[:2] / pc[2]

@@ -133,6 +133,18 @@ def format_ok(text: Any) -> bool:
     return _FORMAT_RE.fullmatch(text) is not None
 
 
+FORMAT_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+
+
+def format_tag_score(text: Any) -> float:
+    """Graded format score in [0, 1]: 0.2 for each of ``<think>``, ``</think>``, ``<answer>``,
+    ``</answer>`` that occurs exactly once, plus 0.2 when the whole text passes :func:`format_ok`
+    (so 1.0 iff it does). A dense version of the format rule for small models."""
+    if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
+        return 0.0
+    return 0.2 * sum(text.count(t) == 1 for t in FORMAT_TAGS) + 0.2 * format_ok(text)
+
+
 def parse_answer(text: Any, task: str) -> ParseResult:
     """Read a model answer for ``task`` ("bbox", "grasp" or "contact"). Never raises."""
     try:

@@ -23,7 +23,8 @@ class SB3Policy:
         if not path.exists():
             raise FileNotFoundError(f"sb3 model {path} not found; rule: sb3:PATH with PATH a model.zip or its folder")
         meta = path.parent / "train.json"
-        algo = json.loads(meta.read_text()).get("algo", "ppo") if meta.exists() else "ppo"
+        cfg = json.loads(meta.read_text()) if meta.exists() else {}
+        algo, self.obs = cfg.get("algo", "ppo"), cfg.get("obs", "state")  # runs before the obs option: raw state
         self.model = (SAC if algo == "sac" else PPO).load(path, device="cpu")
         self.deterministic = deterministic
 
@@ -33,7 +34,12 @@ class SB3Policy:
     def act(self, observation: dict) -> np.ndarray:
         if "state" not in observation:
             raise ValueError("sb3 policies act on the 'state' observation; rule: make the env with obs_mode='state'")
-        action, _ = self.model.predict(np.asarray(observation["state"], np.float32), deterministic=self.deterministic)
+        x = np.asarray(observation["state"], np.float32)
+        if self.obs == "target":
+            from vlgsim.envs.wrappers import target_state
+
+            x = target_state(x)
+        action, _ = self.model.predict(x, deterministic=self.deterministic)
         return action
 
 

@@ -56,6 +56,9 @@ ALGOS = ("grpo", "gspo")
 GSPO_EPSILON = (3e-4, 4e-4)
 """GSPO paper's clip range (low, high) for the sequence-level ratio."""
 DEFAULT_WARM_START = 300
+REWARD_CHOICES = ("full", "accuracy", "format", "format_tags")
+"""Order of TRL's ``reward_funcs`` here: [full, accuracy, format, format_tags]; ``reward`` picks the
+one with weight 1 (the others are logged with weight 0)."""
 
 
 @dataclass
@@ -90,6 +93,15 @@ class GRPORunConfig:
     """Intra-op CPU threads during the run; None: 1 for the tiny model built here (its matrices
     are too small to split, and spinning threads slow it down many times on a busy CPU), else
     torch's default."""
+    reward: str = "full"
+    """What GRPO optimises: ``full`` (accuracy + format, :func:`make_reward_func`), ``format`` (the
+    ``<think>/<answer>`` format alone, 0/1), ``format_tags`` (its graded version,
+    :func:`vlgsim.language.answers.format_tag_score`: a signal a tiny model can learn on CPU) or
+    ``accuracy``. All four are logged every step either way."""
+    save_steps: int = 10
+    """Checkpoint (model, optimiser, RNG: HF Trainer's ``checkpoint-N``) every this many steps;
+    ``resume`` continues from the last one."""
+    resume: bool = False
     extra: dict = field(default_factory=dict)
     """More ``GRPOConfig`` keyword arguments (override the ones set here)."""
 
@@ -101,6 +113,8 @@ class GRPORunConfig:
             raise ValueError(f"tasks {list(self.tasks)!r}; rule: a non-empty subset of bbox, grasp, contact")
         if self.difficulty is not None and self.difficulty not in DIFFICULTY_KINDS:
             raise ValueError(f"difficulty {self.difficulty!r}; rule: None or one of {', '.join(DIFFICULTY_KINDS)}")
+        if self.reward not in REWARD_CHOICES:
+            raise ValueError(f"reward {self.reward!r}; rule: one of {', '.join(REWARD_CHOICES)}")
         if self.protocol not in ("vlgsim", "realvlg-r1"):
             raise ValueError(f"protocol {self.protocol!r}; rule: vlgsim or realvlg-r1")
         if self.num_generations < 2:
@@ -321,7 +335,7 @@ class RewardComponents:
         return scores
 
     def funcs(self) -> list:
-        """``[accuracy, format]``: ``accuracy`` scores the batch (and records it), ``format``
+        """``[accuracy, format, format_tags]``: ``accuracy`` scores the batch (and records it), ``format``
         reuses those scores (TRL calls reward functions in list order on the same batch)."""
         last: list = []
 
@@ -333,7 +347,13 @@ class RewardComponents:
             scores = last if len(last) == len(completions) else self._score(completions, kwargs)
             return [b.format for b in scores]
 
-        return [accuracy, format]
+        def format_tags(prompts=None, completions=None, **kwargs):
+            from vlgsim.language.answers import format_tag_score
+            from vlgsim.training.rewards import completion_text
+
+            return [format_tag_score(completion_text(c)) for c in completions]
+
+        return [accuracy, format, format_tags]
 
 
 def _trainer_class():
@@ -368,10 +388,12 @@ def _trainer_class():
         """Appends each training log (reward mean/std, components, loss, ...) to ``log.jsonl``
         and the newly scored completions to ``completions.jsonl``."""
 
-        def __init__(self, out: Path, components: RewardComponents):
+        def __init__(self, out: Path, components: RewardComponents, keep_until_step: int = 0):
+            """``keep_until_step``: on resume, the log lines of steps up to the checkpoint's are kept."""
             self.log_path, self.comp_path, self.components = out / "log.jsonl", out / "completions.jsonl", components
-            self.log_path.write_text("")
-            self.comp_path.write_text("")
+            for path in (self.log_path, self.comp_path):
+                kept = [r for r in (read_log(path) if path.exists() else []) if (r.get("step") or 0) <= keep_until_step]
+                path.write_text("".join(json.dumps(r) + "\n" for r in kept))
             self._written = 0
 
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -418,7 +440,7 @@ def plot_rewards(log_path: Path, png: Path, title: str = "") -> Path:
     ax[0].plot(step, mean, "o-", label="reward")
     ax[0].fill_between(step, mean - std, mean + std, alpha=0.25)
     ax[0].set_ylabel("reward (mean +- std over completions)")
-    for name in ("accuracy", "format"):
+    for name in ("accuracy", "format", "format_tags"):
         key = f"rewards/{name}/mean"
         if rows and key in rows[0]:
             ax[1].plot(step, col(key), "o-", label=name)
@@ -446,9 +468,10 @@ def grpo_config(cfg: GRPORunConfig, out: Path):
     kw = dict(output_dir=str(out / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
               per_device_train_batch_size=cfg.prompts_per_step * cfg.num_generations,
               num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-              temperature=cfg.temperature, beta=0.0, logging_steps=1, report_to="none", save_strategy="no",
+              temperature=cfg.temperature, beta=0.0, logging_steps=1, report_to="tensorboard",
+              save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=1,
               use_cpu=True, bf16=False, fp16=False, seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=False,
-              dataloader_num_workers=0, activation_checkpointing=False, reward_weights=[1.0, 0.0, 0.0], loss_type="grpo" if cfg.algo == "gspo" else "dapo",
+              dataloader_num_workers=0, activation_checkpointing=False, reward_weights=[float(cfg.reward == r) for r in REWARD_CHOICES], loss_type="grpo" if cfg.algo == "gspo" else "dapo",
               importance_sampling_level="sequence" if cfg.algo == "gspo" else "token")
     if cfg.algo == "gspo":
         kw.update(epsilon=GSPO_EPSILON[0], epsilon_high=GSPO_EPSILON[1])
@@ -485,14 +508,27 @@ def train_grpo(cfg: GRPORunConfig, out: str | Path) -> dict:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    import os
+
     threads = cfg.torch_threads if cfg.torch_threads is not None else (None if cfg.model else 1)
-    old_threads = torch.get_num_threads()
+    old_threads, old_tb = torch.get_num_threads(), os.environ.get("TENSORBOARD_LOGGING_DIR")
     if threads:
         torch.set_num_threads(threads)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tb")  # HF Trainer's TensorBoard callback writes here
     try:
         return _train_grpo(cfg, out)
     finally:
         torch.set_num_threads(old_threads)
+        if old_tb is None:
+            os.environ.pop("TENSORBOARD_LOGGING_DIR", None)
+        else:
+            os.environ["TENSORBOARD_LOGGING_DIR"] = old_tb
+
+
+def last_checkpoint(out: Path) -> Optional[Path]:
+    """The newest HF ``checkpoint-N`` folder of a run, or None."""
+    ck = sorted((Path(out) / "trainer").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    return ck[-1] if ck else None
 
 
 def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
@@ -510,6 +546,9 @@ def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
     torch.manual_seed(cfg.seed)
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
     ws_steps = cfg.warm_start_steps if cfg.warm_start_steps >= 0 else (0 if cfg.model else DEFAULT_WARM_START)
+    resume_from = last_checkpoint(out) if cfg.resume else None
+    if resume_from is not None:
+        ws_steps = 0  # the checkpoint holds the weights after the warm start and the steps done
     ws_losses = warm_start(model, processor, rows, ws_steps, cfg.warm_start_lr, cfg.seed, cfg.think, cfg.protocol)
     components = RewardComponents(use_format=cfg.use_format, protocol=cfg.protocol)
     reward_funcs = [make_reward_func(None, use_format=cfg.use_format, protocol=cfg.protocol), *components.funcs()]
@@ -517,12 +556,10 @@ def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
     args = grpo_config(cfg, out)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
                       reward_funcs=reward_funcs, difficulty=cfg.difficulty, components=components,
-                      callbacks=[LogCallback(out, components)])
-    trainer.train()
+                      callbacks=[LogCallback(out, components, int(resume_from.name.split("-")[-1]) if resume_from else 0)])
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     final = out / "model"
     trainer.save_model(str(final))
-    if Path(args.output_dir).is_dir() and not any(Path(args.output_dir).iterdir()):
-        Path(args.output_dir).rmdir()  # save_strategy="no": nothing was written there
     processor.image_processor.save_pretrained(final)  # preprocessor_config.json for vlg:PATH
     processor.tokenizer.save_pretrained(final)
     plot_rewards(out / "log.jsonl", out / "reward.png",
@@ -530,10 +567,12 @@ def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
     rows = read_log(out / "log.jsonl")
     summary = dict(algo=cfg.algo, steps=cfg.steps, data=str(data_dir), init_model=str(model_dir), model=str(final),
                    n_prompts=len(dataset), importance_sampling_level=args.importance_sampling_level,
-                   loss_type=args.loss_type, warm_start_steps=ws_steps,
+                   loss_type=args.loss_type, warm_start_steps=ws_steps, reward=cfg.reward,
+                   resumed_from=str(resume_from) if resume_from else None,
                    warm_start_loss=[round(ws_losses[0], 4), round(ws_losses[-1], 4)] if ws_losses else None, wall_s=round(time.perf_counter() - t0, 1),
                    rewards=[dict(step=r["step"], reward=r["reward"], reward_std=r.get("reward_std"),
-                                 accuracy=r.get("rewards/accuracy/mean"), format=r.get("rewards/format/mean"))
+                                 accuracy=r.get("rewards/accuracy/mean"), format=r.get("rewards/format/mean"),
+                                 format_tags=r.get("rewards/format_tags/mean"))
                             for r in rows],
                    config={k: v for k, v in asdict(cfg).items()})
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -1,11 +1,18 @@
 """Reinforcement learning with stable-baselines3 on closed-loop vlgsim tasks (state obs).
 
 ``train_sb3`` trains PPO or SAC on ``obs_mode="state"`` with a ``control_mode`` (default
-``pd_ee_delta_pose``) in vectorised envs (one process each when ``n_envs > 1``), logs
-every finished episode (return, success, length) to ``episodes.csv`` as it goes, saves
-``model.zip`` and ``train.json``, and plots ``curve.png`` (return and success against
-environment steps). The policy acts on the flat ``state`` vector; the instruction is not
-an input (the target is marked in the state), so this is a privileged-state baseline.
+``pd_ee_delta_pose``) in vectorised envs (``SubprocVecEnv``, one process each when
+``n_envs > 1``) on the env's ``normalized_dense`` reward (PickCube-v1's staging: reach
+``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5). Observation
+(``obs="target"``, default): :func:`vlgsim.envs.wrappers.target_state`, the robot plus the
+instructed object relative to the TCP (PickCube-v1's ``tcp_to_obj_pos`` idea); ``obs="state"``:
+the raw state vector. Privileged state: the instruction is not an input.
+
+Logs: every finished episode (return, success, length) to ``episodes.csv`` and ``log.jsonl``
+as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
+Checkpoints ``model.zip`` every ``checkpoint_steps``; ``resume=True`` loads it and trains
+the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
+``train.json`` and ``curve.png`` (return and success against environment steps).
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from vlgsim.envs.wrappers import StateOnly  # noqa: F401  (here since the first SB3 runs)
+from vlgsim.envs.wrappers import StateOnly, TargetState
 
 ALGOS = ("ppo", "sac")
+OBS_KINDS = ("target", "state")
 
 
 @dataclass
@@ -33,6 +41,11 @@ class SB3Config:
     seed: int = 0
     env_kwargs: dict = field(default_factory=lambda: {"n_objects": [1, 1]})
     max_episode_steps: int = 100
+    obs: str = "target"
+    checkpoint_steps: int = 10_000
+    ppo_kwargs: dict = field(default_factory=lambda: dict(n_steps=512, batch_size=256, n_epochs=8, gamma=0.9,
+                                                          gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+                                                          target_kl=0.2))
 
 
 def _make_env(cfg: SB3Config, rank: int):
@@ -41,54 +54,74 @@ def _make_env(cfg: SB3Config, rank: int):
 
         kw = dict(obs_mode="state", control_mode="pd_ee_delta_pose") | cfg.env_kwargs
         env = gym.make(cfg.env_id, max_episode_steps=cfg.max_episode_steps, **kw)
-        env = StateOnly(env)
+        env = TargetState(env) if cfg.obs == "target" else StateOnly(env)
         env.reset(seed=cfg.seed + 10_000 * rank)
         return env
 
     return thunk
 
 
-def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True):
+def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool = False):
     """Train, save and plot; returns the trained model."""
     from stable_baselines3 import PPO, SAC
     from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
     if cfg.algo not in ALGOS:
         raise ValueError(f"algo {cfg.algo!r}; rule: one of {ALGOS}")
+    if cfg.obs not in OBS_KINDS:
+        raise ValueError(f"obs {cfg.obs!r}; rule: one of {OBS_KINDS}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    resume = resume and (out / "model.zip").exists()
     thunks = [_make_env(cfg, i) for i in range(cfg.n_envs)]
     venv = SubprocVecEnv(thunks, start_method="spawn") if cfg.n_envs > 1 else DummyVecEnv(thunks)
     venv = VecMonitor(venv)
-    log_path = out / "episodes.csv"
+    log_path, jsonl_path = out / "episodes.csv", out / "log.jsonl"
 
     class EpisodeLog(BaseCallback):
         def _on_training_start(self):
-            self.f = open(log_path, "w", newline="")
+            new = not (resume and log_path.exists())
+            self.f, self.j = open(log_path, "w" if new else "a", newline=""), open(jsonl_path, "w" if new else "a")
             self.w = csv.writer(self.f)
-            self.w.writerow(["step", "return", "length", "success"])
+            if new:
+                self.w.writerow(["step", "return", "length", "success"])
 
         def _on_step(self):
             for info, done in zip(self.locals["infos"], self.locals["dones"]):
                 if done and "episode" in info:
-                    self.w.writerow([self.num_timesteps, info["episode"]["r"], info["episode"]["l"],
-                                     int(bool(info.get("success", False)))])
+                    row = [self.num_timesteps, info["episode"]["r"], info["episode"]["l"],
+                           int(bool(info.get("success", False)))]
+                    self.w.writerow(row)
+                    self.j.write(json.dumps(dict(zip(["step", "return", "length", "success"], map(float, row)))) + "\n")
                     self.f.flush()
+                    self.j.flush()
+            if self.num_timesteps // cfg.checkpoint_steps != (self.num_timesteps - self.training_env.num_envs) // cfg.checkpoint_steps:
+                self.model.save(out / "model.zip")
             return True
 
         def _on_training_end(self):
             self.f.close()
+            self.j.close()
 
     Algo = PPO if cfg.algo == "ppo" else SAC
-    kwargs = dict(n_steps=256, batch_size=256, n_epochs=5, gamma=0.95) if cfg.algo == "ppo" else dict(learning_starts=500)
-    model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=cfg.total_steps, callback=EpisodeLog(), progress_bar=progress_bar)
+    if resume:
+        model = Algo.load(out / "model.zip", env=venv, device="cpu")
+    else:
+        kwargs = dict(cfg.ppo_kwargs) if cfg.algo == "ppo" else dict(learning_starts=500)
+        model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
+    model.set_logger(configure(str(out / "sb3"), ["csv", "tensorboard"]))
+    t0, done_before = time.perf_counter(), model.num_timesteps
+    model.learn(total_timesteps=max(cfg.total_steps - done_before, 0), callback=EpisodeLog(),
+                progress_bar=progress_bar, reset_num_timesteps=not resume)
     wall = time.perf_counter() - t0
     model.save(out / "model.zip")
     venv.close()
-    (out / "train.json").write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1)), indent=1))
+    prev = json.loads((out / "train.json").read_text()).get("wall_s_total", 0.0) if resume and (out / "train.json").exists() else 0.0
+    (out / "train.json").write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1), wall_s_total=round(prev + wall, 1),
+                                                    num_timesteps=int(model.num_timesteps), resumed_at=done_before if resume else None),
+                                               indent=1))
     plot_curve(log_path, out / "curve.png", title=f"{cfg.algo.upper()} on {cfg.env_id}")
     return model
 
