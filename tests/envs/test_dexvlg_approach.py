@@ -24,7 +24,7 @@ def block_grasps(tmp_path_factory):
 
 def test_grasp_is_approached_from_the_pregrasp_and_lifts(block_grasps):
     out, gs = block_grasps
-    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", categories=["block"])
+    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", categories=["block"], execute="approach")
     try:
         base = env.unwrapped
         assert base.execute == "approach"

@@ -9,11 +9,13 @@ pixels of everything but the hand (``cloud="scene"``, most of them on the table)
 object only (``cloud="object"``: pixels more than 2 mm above the table top, the input the
 ``dexvlg:`` policy is trained on), and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
-:mod:`vlgsim.grasp.dexterous`). **Execution** (``execute="approach"``, the default): the hand
+:mod:`vlgsim.grasp.dexterous`). **Execution**: ``execute="teleport"`` (the default) places
+the hand at the grasp, as the grasp library was validated; ``execute="approach"``: the hand
 starts at a pre-grasp (palm 5-12 cm back, fingers that would slide along the object open) on a
 straight path whose swept hand is checked against the object and the table
 (:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s), settles
-(0.15 s) and brings the opened fingers back to the grasp's shape (0.25 s); ``execute="teleport"`` places the hand at the grasp instead. Then each finger
+(0.15 s) and brings the opened fingers back to the grasp's shape (0.25 s) (the library
+oracle keeps fewer grasps with it: see README "DexVLG"). Then each finger
 within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
@@ -89,7 +91,7 @@ class DexVLGPartGraspEnv(gym.Env):
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
                  image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
-                 execute: str = "approach", cloud: str = "scene", hand_visual: str = "mesh"):
+                 execute: str = "teleport", cloud: str = "scene", hand_visual: str = "mesh"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
         if execute not in ("approach", "teleport"):
