@@ -1,6 +1,7 @@
 """The 11 RoboTwin-style Bimanual-* tasks added after the first 9, on real SAPIEN physics:
 the scripted expert reaches the goal (state obs, one seed), a random policy does not, and
-on the factor tasks the expert demonstrating the other variant is scored a violation."""
+on the factor tasks the expert demonstrating the other variant is scored a violation.
+On the Panda embodiment (the delta-pose servo expert); ALOHA: see README "Bimanual"."""
 
 import gymnasium as gym
 import numpy as np
@@ -28,7 +29,7 @@ def test_twenty_tasks_registered():
 
 @pytest.mark.parametrize("env_id", NEW_TASKS)
 def test_expert_succeeds_random_does_not(env_id):
-    env = gym.make(env_id, split="easy", obs_mode="state")
+    env = gym.make(env_id, split="easy", obs_mode="state", embodiment="panda")
     cls = BIMANUAL_TASKS[env_id]
     # seed 0: instructed variants[0] (tasks alternate their variants with the seed)
     r, _ = run_episode(env, make_policy("bimanual_expert", env), 0, 0)
@@ -62,7 +63,7 @@ def test_fine_grained_words_for_the_new_skills_and_bodies():
 
 
 def test_observation_state_carries_every_new_body():
-    env = gym.make("Bimanual-Pour-v0", split="hard", obs_mode="state")
+    env = gym.make("Bimanual-Pour-v0", split="hard", obs_mode="state", embodiment="panda")
     obs, _ = env.reset(seed=3)
     u = env.unwrapped
     assert u.body_names == ["white bowl", "blue cup", "yellow ball"]
@@ -73,7 +74,7 @@ def test_observation_state_carries_every_new_body():
 
 
 def test_rgbd_observation_depth_in_millimetres():
-    env = gym.make("Bimanual-SlideLid-v0", obs_mode="rgbd", image_size=(48, 32))
+    env = gym.make("Bimanual-SlideLid-v0", obs_mode="rgbd", image_size=(48, 32), embodiment="panda")
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs) and "state" not in obs
     for cam in ("head", "left_wrist", "right_wrist"):
@@ -87,7 +88,8 @@ def test_rgbd_observation_depth_in_millimetres():
 
 
 def test_frustum_culling_keeps_every_pixel():
-    env = gym.make("Bimanual-HandoverRotate-v0", split="hard", obs_mode="rgbd", image_size=(64, 64))
+    env = gym.make("Bimanual-HandoverRotate-v0", split="hard", obs_mode="rgbd", image_size=(64, 64),
+                   embodiment="panda")
     obs, info = env.reset(seed=1)
     pol = make_policy("bimanual_expert", env)
     pol.reset(obs["instruction"], info)

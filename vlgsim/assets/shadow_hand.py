@@ -20,6 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from vlgsim.assets.mjcf_tree import descends
+
 FINGERS = ("thumb", "index", "middle", "ring", "little")
 """Finger names as captions use them; MJCF prefixes th, ff, mf, rf, lf."""
 _PREFIX = {"th": "thumb", "ff": "index", "mf": "middle", "rf": "ring", "lf": "little"}
@@ -153,7 +155,7 @@ def load_shadow_hand() -> HandModel:
 
     m = mujoco.MjModel.from_xml_path(mjcf_path())
     palm = m.body("robot0:palm").id
-    bodies = [palm] + [b for b in range(palm + 1, m.nbody) if _descends(m, b, palm)]
+    bodies = [palm] + [b for b in range(palm + 1, m.nbody) if descends(m, b, palm)]
     index = {b: i for i, b in enumerate(bodies)}
     names, parent, joint, finger = [], [], [], []
     pos, quat, axis = [], [], []
@@ -239,7 +241,7 @@ def load_shadow_hand_visuals() -> tuple[VisualMesh, ...]:
     out = []
     for g in range(m.ngeom):
         b = int(m.geom_bodyid[g])
-        if m.geom_type[g] != mujoco.mjtGeom.mjGEOM_MESH or m.geom_contype[g] != 0 or not _descends(m, b, palm):
+        if m.geom_type[g] != mujoco.mjtGeom.mjGEOM_MESH or m.geom_contype[g] != 0 or not descends(m, b, palm):
             continue
         d = int(m.geom_dataid[g])
         v = m.mesh_vert[m.mesh_vertadr[d]:m.mesh_vertadr[d] + m.mesh_vertnum[d]].astype(np.float64)
@@ -250,11 +252,3 @@ def load_shadow_hand_visuals() -> tuple[VisualMesh, ...]:
                       [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
         out.append(VisualMesh(m.body(b).name.removeprefix("robot0:"), v @ R.T + m.geom_pos[g], f))
     return tuple(out)
-
-
-def _descends(m, b: int, root: int) -> bool:
-    while b > 0:
-        if b == root:
-            return True
-        b = int(m.body_parentid[b])
-    return False

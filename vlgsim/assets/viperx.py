@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from vlgsim.assets.cache import cache_dir
+from vlgsim.assets.mjcf_tree import descends
 
 ARM_JOINTS = ("waist", "shoulder", "elbow", "forearm_roll", "wrist_angle", "wrist_rotate")
 FINGER_JOINTS = ("left_finger", "right_finger")
@@ -94,7 +95,7 @@ def viperx_urdf() -> str:
         return str(urdf)
     m = mujoco.MjModel.from_xml_path(mjcf_path())
     root = m.body(MJCF_ARM).id
-    bodies = [b for b in range(root, m.nbody) if _descends(m, b, root) and m.body(b).name != f"{MJCF_ARM}/camera_focus"]
+    bodies = [b for b in range(root, m.nbody) if descends(m, b, root) and m.body(b).name != f"{MJCF_ARM}/camera_focus"]
     name = {b: ("base_link" if b == root else m.body(b).name.split("/")[1]) for b in bodies}
     links, joints = [], []
     finger_verts = {}
@@ -165,11 +166,3 @@ def _write_srdf(path: Path, link_names: list[str]) -> None:
     body = "\n".join(f'  <disable_collisions link1="{a}" link2="{b}" reason="Adjacent"/>' for a, b in sorted(pairs)
                      if a in link_names and b in link_names)
     path.write_text(f'<?xml version="1.0"?>\n<robot name="vx300s">\n{body}\n</robot>\n')
-
-
-def _descends(m, b: int, root: int) -> bool:
-    while b > 0:
-        if b == root:
-            return True
-        b = int(m.body_parentid[b])
-    return False
