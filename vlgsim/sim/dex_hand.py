@@ -17,6 +17,7 @@ from vlgsim.assets import ObjectAsset
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel, load_shadow_hand_visuals
 from vlgsim.grasp.dexterous import rot6d_to_matrix
 from vlgsim.sim.maniskill_scene import _mesh_file, add_object_shapes
+from vlgsim.sim.physx_config import sapien_physx_defaults
 
 HAND_RGB = (0.85, 0.85, 0.82)
 WRIST_JOINTS = ("wrist_px", "wrist_py", "wrist_pz", "wrist_rx", "wrist_ry", "wrist_rz")
@@ -129,7 +130,8 @@ class DexScene:
                  timestep: float = 1 / 120, visual: str = "mesh"):
         self.hand, self.scene, self.friction = hand, scene, friction
         scene.set_timestep(timestep)
-        self.hand_art = build_hand(scene, hand, friction, visual)
+        with sapien_physx_defaults():  # the same bodies whatever ManiSkill env was built before
+            self.hand_art = build_hand(scene, hand, friction, visual)
         names = [j.name for j in self.hand_art.get_active_joints()]  # SAPIEN orders joints breadth-first
         self.order = np.array([names.index(n) for n in WRIST_JOINTS + JOINT_NAMES])
         self.joints = [self.hand_art.get_active_joints()[i] for i in self.order]
@@ -145,7 +147,8 @@ class DexScene:
             tb.add_box_collision(sapien.Pose([0, 0, -0.02]), [0.4, 0.4, 0.02], material=mat)
             tb.add_box_visual(sapien.Pose([0, 0, -0.02]), [0.4, 0.4, 0.02],
                               material=sapien.render.RenderMaterial(base_color=[0.55, 0.45, 0.35, 1]))
-            self.table = tb.build_static(name="table")
+            with sapien_physx_defaults():
+                self.table = tb.build_static(name="table")
         self.obj = None
         self.asset = None
 
@@ -158,7 +161,8 @@ class DexScene:
         b = self.scene.create_actor_builder()
         add_object_shapes(b, asset)
         b.set_initial_pose(sapien.Pose(pose))
-        self.obj = b.build(name="object")
+        with sapien_physx_defaults():
+            self.obj = b.build(name="object")
         self.asset = asset
         body = self.obj.find_component_by_type(sapien.physx.PhysxRigidDynamicComponent)
         for s in body.collision_shapes:

@@ -19,6 +19,7 @@ from vlgsim.assets import build_object
 from vlgsim.scenes import CameraSpec, TabletopScene
 from vlgsim.sim.brdf_lut import give_brdf_lut
 from vlgsim.sim.maniskill_scene import ObjectPool, add_lighting, add_object_shapes
+from vlgsim.sim.physx_config import sapien_physx_defaults
 
 def _table_model() -> str:
     """ManiSkill's table model, the one RealVLG-Grasp-v0 shows."""
@@ -30,9 +31,11 @@ def _table_model() -> str:
 
 def make_sapien_scene() -> sapien.Scene:
     """A plain SAPIEN scene (CPU physics) rendering on the device ManiSkill envs in this
-    process use: SAPIEN allows one render device per process."""
+    process use: SAPIEN allows one render device per process. Its physics has SAPIEN's
+    defaults whatever ManiSkill env was built before (:mod:`vlgsim.sim.physx_config`)."""
     device = sapien.Device("cuda" if torch.cuda.is_available() else "cpu")
-    return sapien.Scene([sapien.physx.PhysxCpuSystem(), sapien.render.RenderSystem(device)])
+    with sapien_physx_defaults():
+        return sapien.Scene([sapien.physx.PhysxCpuSystem(), sapien.render.RenderSystem(device)])
 
 
 @dataclass
