@@ -2,9 +2,9 @@
 the same run: state observations (target >= 1.0) and RGB-D from three 128x128 cameras
 (target >= 3.0).
 
-Same work on both sides: one CPU env, two arms (ours: the default ALOHA ViperX pair; the
-reference: two Pandas), 20 Hz control / 100 Hz physics, ``pd_ee_delta_pose`` (an IK solve
-per arm and step), random actions. ManiSkill's IK is
+Same work on both sides: one CPU env, two arms (ours: the default ALOHA ViperX pair, or
+``--embodiment panda``; the reference: two Pandas), 20 Hz control / 100 Hz physics,
+``pd_ee_delta_pose`` (an IK solve per arm and step), random actions. ManiSkill's IK is
 built on SAPIEN's own pinocchio for both envs (``builtin_pinocchio``): with the ``pin``
 package installed SAPIEN otherwise switches to a Python wrapper about 50x slower, which
 would slow down only the reference. Ours pays for its per-step steerability bookkeeping
@@ -27,6 +27,7 @@ the scene per episode) are reported separately. Each pair is measured twice, int
 The last line printed is one JSON object.
 
     python benchmarks/bench_bimanual.py [--steps 300] [--rgbd-steps 100] [--task Bimanual-PickColor-v0]
+                                        [--embodiment aloha|panda]
 """
 
 from __future__ import annotations
@@ -117,13 +118,14 @@ def main():
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--rgbd-steps", type=int, default=100)
     ap.add_argument("--task", default="Bimanual-PickColor-v0")
+    ap.add_argument("--embodiment", default="aloha", choices=("aloha", "panda"))
     a = ap.parse_args()
     torch.set_num_threads(1)
     out = dict(task=a.task, reference="TwoRobotPickCube-v1", ik="SAPIEN built-in pinocchio on both sides")
     with builtin_pinocchio():
         ref = gym.make("TwoRobotPickCube-v1", obs_mode="state", control_mode="pd_ee_delta_pose",
                        render_backend="none", sim_backend="cpu", max_episode_steps=100)
-    ours = gym.make(a.task, split="easy", obs_mode="state")
+    ours = gym.make(a.task, split="easy", obs_mode="state", embodiment=a.embodiment)
     out["state"] = dict(compare(ref, [ours], a.steps)[0], steps=a.steps, target=1.0,
                         embodiment=ours.unwrapped.embodiment)
     print("state", out["state"], flush=True)
@@ -132,12 +134,15 @@ def main():
     with builtin_pinocchio():
         ref = gym.make("TwoRobotPickCube3Cam-v1", obs_mode="rgb+depth", control_mode="pd_ee_delta_pose",
                        render_backend="cpu", sim_backend="cpu", max_episode_steps=100)
-    ours = gym.make(a.task, split="easy", obs_mode="rgbd+state", image_size=(IMAGE, IMAGE), cameras=THREE_CAMERAS)
-    ours4 = gym.make(a.task, split="easy", obs_mode="rgbd+state", image_size=(IMAGE, IMAGE))
+    kw = dict(split="easy", obs_mode="rgbd+state", image_size=(IMAGE, IMAGE), embodiment=a.embodiment)
+    envs = {"rgbd": gym.make(a.task, cameras=THREE_CAMERAS, **kw)}
+    if a.embodiment == "aloha":  # Panda has only these three
+        envs["rgbd_4cam"] = gym.make(a.task, **kw)
     r, _ = ref.reset(seed=0)
     ref_cams = sorted(f"{c}_{m}" for c, d in r["sensor_data"].items() for m in d)
-    three, four = compare(ref, [ours, ours4], a.rgbd_steps)
-    for key, res, env, target in (("rgbd", three, ours, 3.0), ("rgbd_4cam", four, ours4, None)):
+    results = compare(ref, list(envs.values()), a.rgbd_steps)
+    for (key, env), res in zip(envs.items(), results):
+        target = 3.0 if key == "rgbd" else None
         o, _ = env.reset(seed=0)
         out[key] = dict(res, steps=a.rgbd_steps, target=target, embodiment=env.unwrapped.embodiment,
                         ours_images=sorted(k for k in o if k.endswith("_rgb") or k.endswith("_depth")),
