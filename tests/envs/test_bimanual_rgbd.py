@@ -69,7 +69,8 @@ def test_depth_of_the_table_top_matches_its_plane(aloha4):
         ray_w = ray_cam @ R  # R.T @ ray per pixel
         s = (table_z - eye[2]) / ray_w[..., 2]  # camera-z depth of the plane (m), the ray has z_cam = 1
         hit = eye + s[..., None] * ray_w
-        on_top = (s > 0) & (np.abs(hit[..., 0]) < TABLE_HALF_XY[0] - 0.01) & (np.abs(hit[..., 1]) < TABLE_HALF_XY[1] - 0.01)
+        hx, hy = TABLE_HALF_XY[0] - 0.01, TABLE_HALF_XY[1] - 0.01
+        on_top = (s > 0) & (np.abs(hit[..., 0]) < hx) & (np.abs(hit[..., 1]) < hy)
         plane_mm = s * 1000.0
         d = obs[f"{name}_depth"][..., 0].astype(float)
         assert on_top.mean() > 0.2
