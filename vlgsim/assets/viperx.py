@@ -40,7 +40,12 @@ base (gym-aloha's start keyframe points it forward: every pick would first turn 
 TCP_BEHIND_TIP_M = 0.012
 """The TCP sits this far behind the fingertips, in the middle of the pads."""
 MJCF_ARM = "vx300s_left"
-VERSION = 2
+VERSION = 3
+VISUAL_CELL_M = 0.001
+"""Visual meshes keep one vertex per 1 mm cell (:func:`cluster_vertices`): 30k -> 15k
+triangles per arm (the gripper's 9000 -> 1600), each vertex moved less than the cell's diagonal
+(1.7 mm), about a pixel of the closest 128 x 128 view (wrist cameras, fingers >= 0.1 m away).
+Rendering on SAPIEN's CPU path is geometry-bound; collision meshes keep every vertex."""
 
 
 def mjcf_path() -> str:
@@ -60,15 +65,36 @@ def _xyz(v) -> str:
 
 
 def _mesh_obj(m, mesh_id: int, path: Path) -> np.ndarray:
-    """Write a compiled mesh (re-centred frame, metres) as OBJ; return its vertices."""
+    """Write a compiled mesh (re-centred frame, metres) as OBJ, and its visual version
+    (:data:`VISUAL_CELL_M`) as ``<name>.visual.obj``; return its vertices."""
     va, vn = int(m.mesh_vertadr[mesh_id]), int(m.mesh_vertnum[mesh_id])
     fa, fn = int(m.mesh_faceadr[mesh_id]), int(m.mesh_facenum[mesh_id])
     v = np.asarray(m.mesh_vert[va:va + vn], float)
     f = np.asarray(m.mesh_face[fa:fa + fn], int)
+    _write_obj(path, v, f)
+    _write_obj(path.with_suffix(".visual.obj"), *cluster_vertices(v, f, VISUAL_CELL_M))
+    return v
+
+
+def cluster_vertices(v: np.ndarray, f: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex-clustering decimation: vertices (N, 3) sharing a ``cell_m`` grid cell merge into
+    their mean; faces (M, 3) that collapse to a line or a point, and duplicates, are dropped."""
+    _, cell = np.unique(np.floor(v / cell_m).astype(np.int64), axis=0, return_inverse=True)
+    cell = cell.ravel()
+    n = int(cell.max()) + 1
+    merged = np.zeros((n, 3))
+    np.add.at(merged, cell, v)
+    merged /= np.bincount(cell, minlength=n)[:, None]
+    g = cell[f]
+    g = g[(g[:, 0] != g[:, 1]) & (g[:, 1] != g[:, 2]) & (g[:, 0] != g[:, 2])]
+    _, first = np.unique(np.sort(g, axis=1), axis=0, return_index=True)
+    return merged, g[np.sort(first)]  # keeps each face's winding (its outward normal)
+
+
+def _write_obj(path: Path, v: np.ndarray, f: np.ndarray) -> None:
     with open(path, "w") as fh:
         fh.writelines(f"v {a:.7g} {b:.7g} {c:.7g}\n" for a, b, c in v)
         fh.writelines(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in f)
-    return v
 
 
 def _convex_stl(verts: np.ndarray, path: Path) -> None:
@@ -109,7 +135,8 @@ def viperx_urdf() -> str:
             verts = _mesh_obj(m, mid, out / fname)
             origin = f'<origin xyz="{_xyz(m.geom_pos[g])}" rpy="{_rpy(m.geom_quat[g])}"/>'
             geo = f'<geometry><mesh filename="{fname}"/></geometry>'
-            geoms.append(f'<visual>{origin}{geo}<material name="vx_grey"><color rgba="0.15 0.15 0.15 1"/></material></visual>')
+            vis = f'<geometry><mesh filename="{m.mesh(mid).name}.visual.obj"/></geometry>'
+            geoms.append(f'<visual>{origin}{vis}<material name="vx_grey"><color rgba="0.15 0.15 0.15 1"/></material></visual>')
             if m.geom_contype[g] or m.geom_conaffinity[g]:
                 geoms.append(f"<collision>{origin}{geo}</collision>")
                 _convex_stl(verts, out / f"{fname}.convex.stl")

@@ -13,7 +13,11 @@ SAPIEN's joint-type check), hence the URDF written from the compiled model.
 Control: 20 Hz (sim 100 Hz), per arm ``pd_ee_delta_pose`` (6: xyz in the arm's base
 frame, 0.1 m per unit; rotation, 0.1 rad per unit) + gripper (1: +1 open, -1 closed), or
 ``pd_joint_pos`` (joint targets in rad, 7 Panda / 6 ViperX, + gripper). Cameras exist only
-when images are asked for (``cameras=True``); state-only runs use no renderer at all.
+when images are asked for (``cameras=True``), only those of ``camera_uids`` when given;
+state-only runs use no renderer at all. Rendering (SAPIEN on the CPU, lavapipe) is
+geometry-bound: each camera leaves out the robot links outside its frustum
+(:meth:`BimanualBackendEnv._capture_culled`), and the ViperX visual meshes are decimated
+(:data:`vlgsim.assets.viperx.VISUAL_CELL_M`).
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     SUPPORTED_ROBOTS = [("panda", "panda"), ("viperx", "viperx")]
 
     def __init__(self, scene_fn: Callable[[int], BimanualScene], cameras: bool = False, image_size=(128, 128),
-                 control_mode: str = "pd_ee_delta_pose", embodiment: str = "aloha", **kwargs):
+                 control_mode: str = "pd_ee_delta_pose", embodiment: str = "aloha", camera_uids=None, **kwargs):
         if control_mode not in CONTROL_MODES:
             raise ValueError(f"control_mode {control_mode!r}; rule: one of {CONTROL_MODES}")
         if embodiment not in EMBODIMENTS:
@@ -161,6 +165,8 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
         self.embodiment = embodiment
         self.home_qpos = HOME_QPOS if embodiment == "panda" else _viperx_home()
         self.scene_fn, self.cameras, self.image_size = scene_fn, cameras, tuple(image_size)
+        self.camera_uids = None if camera_uids is None else tuple(camera_uids)
+        """Cameras built (by uid, see :attr:`_default_sensor_configs`); None: all of the embodiment's."""
         self.spec: BimanualScene | None = None
         self.bodies: dict = {}
         kwargs.setdefault("reconfiguration_freq", 1)
@@ -191,6 +197,17 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     def _default_sensor_configs(self):
         if not self.cameras or self.spec is None:
             return []
+        cfgs = self._embodiment_cameras()
+        if self.camera_uids is None:
+            return cfgs
+        unknown = set(self.camera_uids) - {c.uid for c in cfgs}
+        if unknown:
+            raise ValueError(f"camera_uids {sorted(unknown)}; rule: among {[c.uid for c in cfgs]} ({self.embodiment})")
+        return [c for c in cfgs if c.uid in self.camera_uids]
+
+    def _embodiment_cameras(self) -> list:
+        """Every camera of the embodiment: ``cam_high``, ``cam_low``, ``cam_left_wrist``,
+        ``cam_right_wrist`` (aloha); ``head``, ``left_wrist``, ``right_wrist`` (panda)."""
         w, h = self.image_size
         c = self.spec.head_camera
         if self.embodiment == "aloha":
@@ -425,7 +442,8 @@ class BimanualBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
 
     def images(self) -> dict[str, np.ndarray]:
         """RGB uint8 (H, W, 3) per camera: ``head``, ``left_wrist``, ``right_wrist`` (Panda);
-        ``cam_high``, ``cam_low``, ``cam_left_wrist``, ``cam_right_wrist`` (ALOHA)."""
+        ``cam_high``, ``cam_low``, ``cam_left_wrist``, ``cam_right_wrist`` (ALOHA); those of
+        :attr:`camera_uids` only when given."""
         if not self.cameras:
             raise RuntimeError("this env was built without cameras; rule: pass obs_mode='rgb' or 'rgb+state'")
         self._capture_culled()

@@ -15,7 +15,9 @@ Observation (``obs_mode``): ``state`` -> ``{"state", "instruction"}``; ``rgb`` -
 ``{"head_rgb", "left_wrist_rgb", "right_wrist_rgb", "instruction"}`` (+ ``low_rgb`` on aloha;
 there ``head`` is ALOHA's ``cam_high``, ``low`` its ``cam_low``); ``rgb+state`` both;
 ``rgbd`` / ``rgbd+state`` add a ``{cam}_depth`` for every ``{cam}_rgb``: (H, W, 1) uint16
-depth along the camera axis in millimetres, 0 where nothing was hit.
+depth along the camera axis in millimetres, 0 where nothing was hit. ``cameras=`` keeps a
+subset of the embodiment's cameras (by observation name, e.g. ``("head", "left_wrist",
+"right_wrist")``, the set pi0-ALOHA reads); the others are neither built nor rendered.
 ``state`` = the arms' joint state, their TCP poses (2 x 7), then the pose of every task body
 in :attr:`BimanualTask.body_names` order (K x 7); poses in the world frame, metres,
 quaternions wxyz. Joint state: aloha 14 = ALOHA's convention, left then right, per arm 6
@@ -158,7 +160,8 @@ class BimanualTask(gym.Env):
     # ------------------------------------------------------------------ env
     def __init__(self, split: str = "easy", obs_mode: str = "state", instruction_type: str = "fine",
                  fg_raw: str = "1:1", variant: Optional[str] = None, control_mode: str = "pd_ee_delta_pose",
-                 image_size=(128, 128), render_mode: Optional[str] = None, embodiment: str = "aloha"):
+                 image_size=(128, 128), render_mode: Optional[str] = None, embodiment: str = "aloha",
+                 cameras: Optional[tuple[str, ...]] = None):
         from vlgsim.sim.bimanual_backend import BimanualBackendEnv
 
         if obs_mode not in OBS_MODES:
@@ -169,10 +172,13 @@ class BimanualTask(gym.Env):
         self.split, self.obs_mode, self.instruction_type, self.fg_raw = split, obs_mode, instruction_type, fg_raw
         self.fixed_variant, self.control_mode, self.render_mode = variant, control_mode, render_mode
         self.embodiment = embodiment
+        self.camera_names = self._select_cameras(cameras)
         self.scene_spec = self.sample_scene(0)  # validates the split; fixes the body list
         self.body_names = [b.name for b in self.scene_spec.task_bodies]
+        uid_of = {name: uid for uid, name in ALOHA_CAMERAS.items()} if embodiment == "aloha" else {}
         self.backend = BimanualBackendEnv(self.sample_scene, cameras="rgb" in obs_mode or render_mode == "rgb_array",
-                                          image_size=image_size, control_mode=control_mode, embodiment=embodiment)
+                                          image_size=image_size, control_mode=control_mode, embodiment=embodiment,
+                                          camera_uids=tuple(uid_of.get(c, c) for c in self.camera_names))
         n_arm = 7 if control_mode == "pd_ee_delta_pose" or embodiment == "aloha" else 8
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2 * n_arm,), np.float32)
         if control_mode == "pd_joint_pos":
@@ -196,11 +202,17 @@ class BimanualTask(gym.Env):
         self._steps = 0
         self._done = True
 
-    @property
-    def camera_names(self) -> tuple[str, ...]:
-        """Image observation names (``<name>_rgb``); on aloha head = ``cam_high``, low = ``cam_low``."""
-        return ("head", "low", "left_wrist", "right_wrist") if self.embodiment == "aloha" else ("head", "left_wrist",
-                                                                                                 "right_wrist")
+    def _select_cameras(self, cameras) -> tuple[str, ...]:
+        """Image observation names (``<name>_rgb``), in the embodiment's order: all of them, or
+        the ``cameras`` subset; on aloha head = ``cam_high``, low = ``cam_low``."""
+        names = ("head", "low", "left_wrist", "right_wrist") if self.embodiment == "aloha" else ("head", "left_wrist",
+                                                                                                  "right_wrist")
+        if cameras is None:
+            return names
+        if not isinstance(cameras, (tuple, list)) or not all(isinstance(c, str) for c in cameras) or not cameras \
+                or len(set(cameras)) != len(cameras) or not set(cameras) <= set(names):
+            raise ValueError(f"cameras {cameras!r}; rule: distinct names among {names} ({self.embodiment}), at least one")
+        return tuple(c for c in names if c in cameras)
 
     def joint_state(self) -> np.ndarray:
         """The arms' joint part of ``state`` (see the module docstring)."""
@@ -352,8 +364,9 @@ class BimanualTask(gym.Env):
         return self._obs(), float(terminated), terminated, truncated, self._info(final=self._done)
 
     def render(self):
+        """The head camera's RGB (the first selected camera's without it)."""
         imgs = self.backend.images()
-        return imgs["cam_high"] if "cam_high" in imgs else imgs["head"]
+        return imgs.get("cam_high", imgs.get("head", next(iter(imgs.values()))))
 
     def close(self):
         self.backend.close()
