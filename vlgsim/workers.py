@@ -98,6 +98,16 @@ def _one_thread_children(on: bool = True):
             os.environ.pop(k, None)
 
 
+def _start_worker(spec: WorkerSpec):
+    """A worker's state: one thread if the spec asks, modules nobody uses deferred, then ``setup``."""
+    from vlgsim.deferred_imports import defer_unused_imports
+
+    if spec.single_thread:
+        _single_thread()
+    defer_unused_imports()
+    return spec.setup()
+
+
 def _single_thread() -> None:
     os.environ["LP_NUM_THREADS"] = "1"  # before SAPIEN/lavapipe starts in this process
     for k in ONE_THREAD_ENV[1:]:  # read when those libraries load: too late for any loaded already
@@ -118,6 +128,9 @@ def run_units(spec: WorkerSpec, units: Sequence, backend: Backend = Backend()) -
     if backend.kind == "ray":
         yield from _ray_units(spec, units, backend)
     elif (backend.workers or 1) <= 1:
+        from vlgsim.deferred_imports import defer_unused_imports
+
+        defer_unused_imports()
         state = spec.setup()
         try:
             for i, u in enumerate(units):
@@ -145,9 +158,7 @@ _LOCAL: dict[str, Any] = {}
 
 
 def _local_init(spec: WorkerSpec) -> None:
-    if spec.single_thread:
-        _single_thread()
-    _LOCAL["spec"], _LOCAL["state"] = spec, spec.setup()
+    _LOCAL["spec"], _LOCAL["state"] = spec, _start_worker(spec)
 
 
 def _local_run(unit):
@@ -273,9 +284,7 @@ def _actor_class():
             """One long-lived worker: builds its state once, then runs units."""
 
             def __init__(self, spec: WorkerSpec):
-                if spec.single_thread:
-                    _single_thread()
-                self.spec, self.state = spec, spec.setup()
+                self.spec, self.state = spec, _start_worker(spec)
 
             def run(self, unit):
                 return self.spec.run(self.state, unit)
