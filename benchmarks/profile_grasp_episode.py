@@ -4,10 +4,11 @@ Wraps a few functions with ``time.process_time()`` counters (low overhead, unlik
 which inflates Python-heavy code several times), runs ``--warmup`` episodes, then
 ``--episodes`` timed ones on seeds 1000, 1001, ... and prints ms of CPU per episode for each
 phase (phases nest: ``pool_take`` is inside ``replace_object_slots``, ``entity_builds`` inside
-both). ``shared_ms_per_episode`` sums the phases a rebuilding reset runs just the same
-(``sample_scene``, ``render``, ``grasp_labels``, ``grasp_primitive``): however cheap a reset
-gets, ``scene_reuse=True`` cannot beat the rebuild path by more than (rebuild ms per
-episode) / (shared ms per episode).
+both; ``physx_step`` inside ``grasp_primitive``). ``shared_ms_per_episode`` sums the work
+both modes do alike, the same calls on the same data (``sample_scene``, ``render``,
+``grasp_labels``, ``physx_step``): however cheap the rest gets, ``scene_reuse=True`` cannot
+beat the rebuild path by more than (rebuild ms per episode) / (its shared ms per episode).
+(The grasp primitive is not shared: with scene reuse it drives the controllers directly.)
 
     python benchmarks/profile_grasp_episode.py [--rebuild] [--episodes 40] [--warmup 5]
 
@@ -25,8 +26,8 @@ import time
 os.environ.setdefault("LP_NUM_THREADS", "1")
 
 
-SHARED_PHASES = ("sample_scene", "render", "grasp_labels", "grasp_primitive")
-"""Phases (not nested in each other) that a reset with and without scene reuse runs alike."""
+SHARED_PHASES = ("sample_scene", "render", "grasp_labels", "physx_step")
+"""Phases (not nested in each other) that episodes with and without scene reuse run alike."""
 
 
 def main():
