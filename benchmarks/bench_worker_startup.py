@@ -6,9 +6,11 @@ see :mod:`vlgsim.deferred_imports`). Each in a fresh one-thread process, one aft
 
     python benchmarks/bench_worker_startup.py
 
-The last line is one JSON object (``cached_lut``, ``generated_lut``, ``eager_imports``: cumulative
-CPU seconds after each phase; ``speedup``: generated / cached total; ``deferred_imports_saved_s``:
-eager / cached CPU seconds to the first reset, their difference).
+The last line is one JSON object: ``cached_lut``, ``generated_lut``, ``eager_imports``, each the
+cumulative CPU seconds after each phase and ``exit``, the process's CPU to its end (``exit -
+first_reset``: ``env.close()`` and the interpreter's teardown, which pool workers skip, see
+:mod:`vlgsim.workers`); ``speedup``: generated / cached to the first reset;
+``deferred_imports_saved_s``: eager minus cached CPU seconds to the first reset.
 """
 
 from __future__ import annotations
@@ -52,9 +54,15 @@ def main():
     for name, flag, defer in (("generated_lut", "0", "1"), ("eager_imports", "1", "0"), ("cached_lut", "1", "1")):
         env = dict(os.environ, VLGSIM_BRDF_LUT=flag, VLGSIM_DEFER_IMPORTS=defer, LP_NUM_THREADS="1",
                    OMP_NUM_THREADS="1")
-        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--child"], env=env, capture_output=True,
-                           text=True, check=True)
-        res[name] = json.loads(p.stdout.strip().splitlines()[-1])
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child"], env=env, stdout=subprocess.PIPE,
+                             text=True)
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode:
+            raise SystemExit(f"{name}: child exit {p.returncode}")
+        res[name] = json.loads(out.strip().splitlines()[-1])
+        res[name]["exit"] = round(usage.ru_utime + usage.ru_stime, 2)  # CPU to the end, interpreter teardown included
         print(f"{name}: {res[name]}", file=sys.stderr)
     res["speedup"] = round(res["generated_lut"]["first_reset"] / res["cached_lut"]["first_reset"], 2)
     res["deferred_imports_saved_s"] = round(res["eager_imports"]["first_reset"] - res["cached_lut"]["first_reset"], 2)
