@@ -167,7 +167,7 @@ def _local_init(spec: WorkerSpec) -> None:
 def _exit_without_teardown() -> None:
     """At a pool worker's exit (after its last result was written to the pool's pipe): end the
     process without the interpreter's teardown of thousands of modules and of SAPIEN's and
-    torch's objects (~0.8 s of CPU per worker)."""
+    torch's objects (~1 s of CPU per worker, ``benchmarks/bench_worker_startup.py``)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
