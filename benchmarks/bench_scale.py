@@ -9,7 +9,9 @@
    (episodes finished after each worker's first one, over the time since then); target >= 1.8.
    ``two_worker_ratio_with_startup``: the same over the whole run of ``--episodes`` episodes
    (default 60), each run a fresh process timed from its launch (imports, worker start,
-   shader warm-up included); target >= 1.5.
+   shader warm-up included) to the return of ``evaluate`` (``after_last_result_s``: from the
+   last result to that return; worker processes end after it, as the one-worker run's own
+   process does); target >= 1.5.
 3. ``ray_vs_local``: steady-state episodes/min with ``--backend ray`` on a private 2-CPU
    Ray instance / 2 local workers; target >= 0.9 (``ray_vs_local_with_startup`` beside it,
    Ray's own start included).
@@ -93,7 +95,8 @@ def child_eval(workers: int, backend: str, episodes: int, env_kwargs: dict, laun
     return dict(workers=workers, backend=backend, episodes=len(res), successes=sum(r.success for r in res),
                 errors=sum(r.failure_mode == "error" for r in res), steady_per_min=round(steady, 1) if steady else None,
                 with_startup_per_min=round(60 * len(res) / (end - launched), 1), wall_s=round(end - launched, 1),
-                first_result_s=round(stamps[0] - launched, 1) if stamps else None)
+                first_result_s=round(stamps[0] - launched, 1) if stamps else None,
+                after_last_result_s=round(end - stamps[-1], 2) if stamps else None)
 
 
 def cold_run(workers: int, backend: str, episodes: int, env_kwargs: dict) -> dict:

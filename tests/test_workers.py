@@ -239,3 +239,38 @@ def test_local_workers_run_one_thread_each_and_the_driver_keeps_its_settings(mon
         assert g["OMP_NUM_THREADS"] == "3" and g["torch_threads"] == 1
     assert os.environ["OMP_NUM_THREADS"] == "3"
     assert all(k not in os.environ for k in ONE_THREAD_ENV if k != "OMP_NUM_THREADS")
+
+
+def _state_with_exit_marker(marker: str):
+    """A worker state whose process writes ``marker`` in an exit handler (as libraries'
+    exit-time clean-up does), unless the worker ends without the interpreter's teardown."""
+    import atexit
+
+    atexit.register(lambda: Path(marker).write_text(str(os.getpid())))
+    return {"k": 2}
+
+
+def _square_pid(state, u):
+    return state["k"] * u * u, os.getpid()
+
+
+def test_local_workers_end_without_teardown_after_the_last_result(tmp_path):
+    """The pool returns once every result is in, and its workers end with os._exit: every
+    result arrives (written to the pool's pipe before the exit), the exit handlers registered
+    during set-up do not run, and the worker processes are gone soon after."""
+    import functools
+
+    marker = tmp_path / "teardown-ran.txt"
+    spec = WorkerSpec(functools.partial(_state_with_exit_marker, str(marker)), _square_pid)
+    got = dict(run_units(spec, list(range(8)), Backend("local", 2)))
+    assert {i: r[0] for i, r in got.items()} == {i: 2 * i * i for i in range(8)}
+    pids = {r[1] for r in got.values()}
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids  # on a busy machine one worker may run them all
+    for _ in range(600):  # bounded poll: the workers exit on their own (shutdown without waiting)
+        if not any(Path(f"/proc/{p}").exists() and "zombie" not in Path(f"/proc/{p}/status").read_text().lower()
+                   for p in pids):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"worker processes {pids} still running after the run")
+    assert not marker.exists(), "a worker ran the interpreter's exit handlers (teardown not skipped)"

@@ -20,8 +20,10 @@ same). A unit that kills its worker every time (``MAX_ATTEMPTS``) gets
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
+import sys
 from collections import deque
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -98,6 +100,16 @@ def _one_thread_children(on: bool = True):
             os.environ.pop(k, None)
 
 
+def _start_worker(spec: WorkerSpec):
+    """A worker's state: one thread if the spec asks, modules nobody uses deferred, then ``setup``."""
+    from vlgsim.deferred_imports import defer_unused_imports
+
+    if spec.single_thread:
+        _single_thread()
+    defer_unused_imports()
+    return spec.setup()
+
+
 def _single_thread() -> None:
     os.environ["LP_NUM_THREADS"] = "1"  # before SAPIEN/lavapipe starts in this process
     for k in ONE_THREAD_ENV[1:]:  # read when those libraries load: too late for any loaded already
@@ -118,6 +130,9 @@ def run_units(spec: WorkerSpec, units: Sequence, backend: Backend = Backend()) -
     if backend.kind == "ray":
         yield from _ray_units(spec, units, backend)
     elif (backend.workers or 1) <= 1:
+        from vlgsim.deferred_imports import defer_unused_imports
+
+        defer_unused_imports()
         state = spec.setup()
         try:
             for i, u in enumerate(units):
@@ -145,9 +160,20 @@ _LOCAL: dict[str, Any] = {}
 
 
 def _local_init(spec: WorkerSpec) -> None:
-    if spec.single_thread:
-        _single_thread()
-    _LOCAL["spec"], _LOCAL["state"] = spec, spec.setup()
+    _LOCAL["spec"], _LOCAL["state"] = spec, _start_worker(spec)
+    atexit.register(_exit_without_teardown)  # after set-up, so it runs before the exit handlers set-up added
+
+
+def _exit_without_teardown() -> None:
+    """At a pool worker's exit (after its last result was written to the pool's pipe): end the
+    process without the interpreter's teardown of thousands of modules and of SAPIEN's and
+    torch's objects (~1 s of CPU per worker, ``benchmarks/bench_worker_startup.py``)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed
+            pass
+    os._exit(0)
 
 
 def _local_run(unit):
@@ -161,35 +187,38 @@ def _local_units(spec: WorkerSpec, units: list, workers: int) -> Iterator[tuple[
     pending, suspects = deque(range(len(units))), deque()
     ctx = mp.get_context("spawn")
     while pending or suspects:
-        with _one_thread_children(spec.single_thread), \
-                ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(spec,)) as pool:
-            inflight: dict = {}
+        with _one_thread_children(spec.single_thread):
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_local_init, initargs=(spec,))
             broken = False
-            while (pending or suspects or inflight) and not broken:
-                if suspects:  # isolate each suspect: nothing else runs beside it
-                    if not inflight:
-                        i = suspects.popleft()
-                        inflight[pool.submit(_local_run, units[i])] = (i, True)
-                else:
-                    while pending and len(inflight) < INFLIGHT_PER_WORKER * workers:
-                        i = pending.popleft()
-                        inflight[pool.submit(_local_run, units[i])] = (i, False)
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for f in done:
-                    i, isolated = inflight.pop(f)
-                    try:
-                        result = f.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if isolated:
-                            yield i, _crash_result(spec, units[i], "worker process died while running this unit "
-                                                                   "(alone); see its stderr")
-                        else:
-                            suspects.append(i)
-                        continue
-                    yield i, result
-            for i, isolated in inflight.values():  # the pool is gone: these must run again
-                (suspects.append if not isolated else suspects.appendleft)(i)
+            try:
+                inflight: dict = {}
+                while (pending or suspects or inflight) and not broken:
+                    if suspects:  # isolate each suspect: nothing else runs beside it
+                        if not inflight:
+                            i = suspects.popleft()
+                            inflight[pool.submit(_local_run, units[i])] = (i, True)
+                    else:
+                        while pending and len(inflight) < INFLIGHT_PER_WORKER * workers:
+                            i = pending.popleft()
+                            inflight[pool.submit(_local_run, units[i])] = (i, False)
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        i, isolated = inflight.pop(f)
+                        try:
+                            result = f.result()
+                        except BrokenProcessPool:
+                            broken = True
+                            if isolated:
+                                yield i, _crash_result(spec, units[i], "worker process died while running this unit "
+                                                                       "(alone); see its stderr")
+                            else:
+                                suspects.append(i)
+                            continue
+                        yield i, result
+                for i, isolated in inflight.values():  # the pool is gone: these must run again
+                    (suspects.append if not isolated else suspects.appendleft)(i)
+            finally:  # all results are in (or the caller stopped): do not wait for the workers to exit
+                pool.shutdown(wait=broken, cancel_futures=True)
 
 
 # ---------------------------------------------------------------- Ray actors
@@ -273,9 +302,7 @@ def _actor_class():
             """One long-lived worker: builds its state once, then runs units."""
 
             def __init__(self, spec: WorkerSpec):
-                if spec.single_thread:
-                    _single_thread()
-                self.spec, self.state = spec, spec.setup()
+                self.spec, self.state = spec, _start_worker(spec)
 
             def run(self, unit):
                 return self.spec.run(self.state, unit)
