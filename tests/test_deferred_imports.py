@@ -53,6 +53,8 @@ def test_stand_in_loads_the_real_module_at_first_attribute(fake_package):
         assert isinstance(heavypkg, DeferredModule) and isinstance(plt, DeferredModule)
         loads = pathlib.Path(sys.argv[1]) / "heavypkg" / "loads.txt"
         import inspect; inspect.getmodule(int)  # scans sys.modules for __file__: must not load them
+        import importlib.util  # availability checks (transformers') see the real module's spec
+        assert importlib.util.find_spec("heavypkg.plot").origin.endswith("plot.py")
         assert not loads.exists(), loads.read_text()
         assert figure() == "figure"  # a forwarded name: loads the package, then the submodule
         assert loads.read_text().split() == ["pkg", "plot"]
@@ -82,12 +84,21 @@ def test_a_module_in_use_is_left_alone(fake_package):
 
 @pytest.mark.sim
 def test_the_simulator_modules_leave_gpu_and_plotting_modules_unloaded():
-    """After importing the env (SAPIEN, ManiSkill, trimesh), ManiSkill's GPU IK package and
-    matplotlib are still stand-ins; the plotting code of the training modules still works."""
-    out = _run("""
+    """As a batch worker starts: after importing the env (SAPIEN, ManiSkill, trimesh),
+    ManiSkill's GPU IK package and matplotlib are still stand-ins; the plotting code of the
+    training modules still works. Without the call (user code), nothing is deferred."""
+    plain = _run("""
         import sys
         import vlgsim.envs.realvlg_grasp
         from vlgsim.deferred_imports import DeferredModule
+        print(any(isinstance(m, DeferredModule) for m in list(sys.modules.values())))
+    """)
+    assert plain.strip() == "False"
+    out = _run("""
+        import sys
+        from vlgsim.deferred_imports import DeferredModule, defer_unused_imports
+        defer_unused_imports()
+        import vlgsim.envs.realvlg_grasp
         print(sorted(m for m in ("pytorch_kinematics", "matplotlib", "matplotlib.pyplot", "pinocchio")
                      if isinstance(sys.modules.get(m), DeferredModule)))
         import matplotlib

@@ -19,6 +19,7 @@ that import the real module when called. ``VLGSIM_DEFER_IMPORTS=0`` turns it off
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -65,6 +66,19 @@ def _forward(module: DeferredModule, attr: str):
     return forward
 
 
+def _locate(name: str):
+    """The module spec of ``name`` found on ``sys.path`` without importing it or its parents
+    (``importlib.util.find_spec("a.b")`` imports ``a``); None when it is not there."""
+    parts = name.split(".")
+    spec = importlib.machinery.PathFinder.find_spec(parts[0])
+    for i in range(1, len(parts)):
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:i + 1]),
+                                                        list(spec.submodule_search_locations))
+    return spec
+
+
 def _installed(name: str) -> bool:
     top = name.partition(".")[0]
     try:
@@ -82,7 +96,10 @@ def defer_unused_imports(modules: dict[str, tuple[str, ...]] = DEFERRED_MODULES)
             continue
         if any(m.startswith(name + ".") for m in sys.modules):
             continue  # a submodule is loaded already: the package is in use
-        module = DeferredModule(name)  # its __spec__ is None, which the import statement reads
+        module = DeferredModule(name)
+        # The real spec: ``importlib.util.find_spec(name)`` (availability checks such as
+        # transformers') returns it instead of raising on a None spec.
+        module.__spec__ = _locate(name)
         for attr in names:
             setattr(module, attr, _forward(module, attr))
         sys.modules[name] = module

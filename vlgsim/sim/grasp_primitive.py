@@ -16,10 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from vlgsim.deferred_imports import defer_unused_imports
-
-defer_unused_imports()  # before ManiSkill imports them
-
 import numpy as np
 import sapien
 import torch

@@ -21,10 +21,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Optional
 
-from vlgsim.deferred_imports import defer_unused_imports
-
-defer_unused_imports()  # before ManiSkill imports them
-
 import gymnasium as gym
 import numpy as np
 import torch

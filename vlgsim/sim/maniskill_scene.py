@@ -15,10 +15,6 @@ from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
-from vlgsim.deferred_imports import defer_unused_imports
-
-defer_unused_imports()  # before ManiSkill imports them
-
 import numpy as np
 import sapien
 import torch
