@@ -246,10 +246,18 @@ class DexVLGPartGraspEnv(gym.Env):
         sim.drive(t)
         sim.step(int(SETTLE_S / SIM_DT))
         self._record()
-        sim.drive(qpos)  # the opened fingers back to the grasp's shape before the close
-        for _ in range(int(PRESHAPE_S / SIM_DT) // RECORD_EVERY):
-            sim.step(RECORD_EVERY)
-            self._record()
+        n = int(PRESHAPE_S / SIM_DT)
+        for k in range(n):  # the opened fingers back to the grasp's shape, all arriving together
+            s = (k + 1) / n
+            t = qpos.copy()
+            t[6:] = pre[6:] + (qpos[6:] - pre[6:]) * s * s * (3 - 2 * s)
+            speed[:] = 0.0
+            speed[6:] = (qpos[6:] - pre[6:]) * 6 * s * (1 - s) / PRESHAPE_S
+            sim.drive(t, speed)
+            sim.step(1)
+            if k % RECORD_EVERY == 0:
+                self._record()
+        sim.drive(qpos)
 
     def _part_touch(self) -> np.ndarray:
         """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part
