@@ -16,7 +16,8 @@ middles, a grid over each box) are swept along the candidate path in the open sh
 checked against the object's mesh (signed distance) and the table plane. Candidates, in order:
 back along the palm normal (5, 8, 12 cm), then along the direction from the object's centre to
 the palm point (5, 8, 12 cm), then straight down from above (8, 12 cm); for each direction first
-with the fingers backed off 1.5 cm, then 3 cm (:func:`backed_off_shape`), then
+with the fingers backed off 1.5 cm, then 3 cm (:func:`backed_off_shape`, 3 IK steps, then
+the same with one linearised step), then
 with the sliding fingers opened, then with every finger opened (a curled finger's proximal and
 middle phalanges may sweep through the object too), then every finger half open (fully open
 fingers of a grasp reaching under an object point into the table). The first whose sweep
@@ -45,6 +46,7 @@ SLIDE_CLEARANCE_M = 0.004
 """A finger whose distal phalanx passes nearer the object than this on the approach is opened."""
 BACK_OFF_M = (0.015, 0.03)
 """Pre-shapes tried first: each closing finger's pad this far back along its closing direction (metres)."""
+IK_ITERATIONS = 3
 STANDOFFS_M = (0.05, 0.08, 0.12)
 ABOVE_STANDOFFS_M = (0.08, 0.12)
 MIN_CLEARANCE_M = 0.0
@@ -109,22 +111,35 @@ def open_fingers(q: np.ndarray, opened: np.ndarray, keep: float = 0.0) -> np.nda
     return q
 
 
-def backed_off_shape(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh,
-                     back_m: float) -> tuple[np.ndarray, np.ndarray]:
+def backed_off_shape(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, back_m: float,
+                     iterations: int = IK_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
     """The grasp's joint shape with every finger that closes onto ``mesh`` (distal phalanx within
     ``CLOSE_REACH_M``, as :func:`~vlgsim.grasp.dex_validate.closing_targets` decides) moved so its
     nearest pad point goes ``back_m`` metres back along its closing direction (a damped
     least-squares step on that point's Jacobian, the inverse of the close's crossing step).
     ``g_obj``: 31-D grasp in the mesh's frame. Returns the 22 joint values (radians, clipped to
-    the limits) and the (5,) fingers moved, FINGERS order."""
+    the limits; a finger its limits stop short keeps its furthest retreat, or the grasp's joints)
+    and the (5,) fingers moved, FINGERS order."""
     points, gaps, towards = distal_contacts(hand, g_obj, mesh)
-    X = forward_kinematics(hand, g_obj)
-    q = np.array(g_obj[9:], np.float64)
+    X0 = forward_kinematics(hand, g_obj)
+    g = np.array(g_obj, np.float64)
     moved = gaps <= CLOSE_REACH_M
     for i in np.flatnonzero(moved):
-        joints, J = _finger_jacobian(hand, g_obj, X, i, points[i])
-        q[joints] -= J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), towards[i] * back_m)
-    return np.clip(q, hand.lower, hand.upper), moved
+        lk = hand.tip_link[i]
+        local = np.linalg.solve(X0[lk], np.r_[points[i], 1.0])  # the pad point, fixed to the distal link
+        goal = points[i] - towards[i] * back_m
+        best, best_q = 0.0, g[9:].copy()
+        for _ in range(iterations):
+            X = forward_kinematics(hand, g)
+            p = (X[lk] @ local)[:3]
+            joints, J = _finger_jacobian(hand, g, X, i, p)
+            g[9:][joints] += J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), goal - p)
+            g[9:] = np.clip(g[9:], hand.lower, hand.upper)
+            back = -float(((forward_kinematics(hand, g)[lk] @ local)[:3] - points[i]) @ towards[i])
+            if back > best:  # joint limits may stop a finger short: keep its furthest retreat
+                best, best_q = back, g[9:].copy()
+        g[9:] = best_q
+    return g[9:], moved
 
 
 def swept_clearance(hand: HandModel, g_obj: np.ndarray, direction: np.ndarray, standoff_m: float,
@@ -170,9 +185,10 @@ def plan_approach(hand: HandModel, grasp_world: np.ndarray, object_pose: np.ndar
     best = None
     everything = np.ones(len(FINGERS), bool)
     pre_shapes = {}
-    for b in back_off_m:
-        pre_shapes[f"backed_{100 * b:.1f}cm"] = backed_off_shape(hand, g_obj, mesh, b)
-    order = [(name, kind) for name in pre_shapes for kind in ("palm_normal", "centre_to_palm", "above")]
+    for iterations, tag in ((IK_ITERATIONS, ""), (1, "_1step")):  # two IK variants: either may clear the object
+        for b in back_off_m:
+            pre_shapes[f"backed_{100 * b:.1f}cm{tag}"] = backed_off_shape(hand, g_obj, mesh, b, iterations)
+    order = [(name, kind) for kind in ("palm_normal", "centre_to_palm", "above") for name in pre_shapes]
     order += [(name, kind) for kind in ("palm_normal", "centre_to_palm", "above") for name in ("sliding", "all", "all_half")]
     keep_of = {"sliding": 0.0, "all": 0.0, "all_half": 0.5}
     for shape_name, kind in order:
