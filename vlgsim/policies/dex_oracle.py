@@ -15,7 +15,8 @@ instructed fingers, >= 3 fingertips on the part, held), the first ``MAX_PLANS`` 
 an approach (:func:`vlgsim.grasp.approach.plan_approach`, the env's own planner, on the object's
 mesh at its pose) and ranked: the instructed fingers (up to one) first, then a clear approach
 with the fingers only backed off the surface, then >= 3 fingertips on the part (``part_touch``),
-then a clear approach of any kind, then the set's order. A grasp whose approach is blocked is
+then an approach along the palm normal (coming in from the object's centre side pushed the
+object in the last centimetre more often), then a clear approach of any kind, then the set's order. A grasp whose approach is blocked is
 passed over for the next one. Plans are cached per grasp and object orientation.
 """
 
@@ -99,10 +100,10 @@ class DexOraclePolicy:
             plan = self._plan(gs, int(i), info["category"], float(info["scale"]), pose)
             mismatch = fingers is not None and len(set(fingers) ^ set(filter(None, gs.contact_fingers[i].split(",")))) > 1
             backed = plan.clear and plan.shape.startswith("backed")
-            key = (mismatch, not backed, int(gs.part_touch[i]) < 3, not plan.clear, rank)
+            key = (mismatch, not backed, int(gs.part_touch[i]) < 3, plan.kind != "palm_normal", not plan.clear, rank)
             if best is None or key < best[0]:
                 best = (key, int(i), rank, plan)
-            if key[:4] == (False, False, False, False):
+            if not any(key[:5]):
                 break
         _, i, rank, plan = best
         self.last_choice = dict(index=i, rank=rank, approach_clear=plan.clear, approach_shape=plan.shape,
