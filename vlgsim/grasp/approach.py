@@ -13,15 +13,14 @@ and the real-hand replay (:mod:`vlgsim.real2sim.shadow_replay`) plan with this m
 
 Collision awareness (:func:`plan_approach`): the hand's collision spheres (capsule ends and
 middles, a grid over each box) are swept along the candidate path in the open shape and
-checked against the object's mesh (signed distance) and the table plane. Candidates, in order:
-back along the palm normal (5, 8, 12 cm), then along the direction from the object's centre to
-the palm point (5, 8, 12 cm), then straight down from above (8, 12 cm); for each direction first
-with the fingers backed off 1.5 cm, then 3 cm (:func:`backed_off_shape`, 3 IK steps, then
-the same with one linearised step), then
-with the sliding fingers opened, then with every finger opened (a curled finger's proximal and
-middle phalanges may sweep through the object too), then every finger half open (fully open
-fingers of a grasp reaching under an object point into the table). The first whose sweep
-keeps ``min_clearance_m`` everywhere except the last ``contact_zone_m`` before the grasp (where
+checked against the object's mesh (signed distance) and the table plane. Paths: back along the
+palm normal (5, 8, 12 cm), along the direction from the object's centre to the palm point (5, 8,
+12 cm), straight down from above (8, 12 cm). Tried first on every path, in that order: the
+fingers backed off 1.5 cm, then 3 cm (:func:`backed_off_shape`, 3 IK steps, then the same with
+one linearised step). Then, path by path: the sliding fingers opened, every finger opened
+(a curled finger's proximal and middle phalanges may sweep through the object too), every
+finger half open (fully open fingers of a grasp reaching under an object point into the
+table). The first whose sweep keeps ``min_clearance_m`` everywhere except the last ``contact_zone_m`` before the grasp (where
 the palm and fingers come to rest on the object) is taken; when none is clear, the one with
 the largest clearance is taken and the plan says so (``clear=False``).
 All poses in one frame: the object frame for ``mesh``, the world via ``object_pose``.
@@ -188,26 +187,25 @@ def plan_approach(hand: HandModel, grasp_world: np.ndarray, object_pose: np.ndar
     for iterations, tag in ((IK_ITERATIONS, ""), (1, "_1step")):  # two IK variants: either may clear the object
         for b in back_off_m:
             pre_shapes[f"backed_{100 * b:.1f}cm{tag}"] = backed_off_shape(hand, g_obj, mesh, b, iterations)
-    order = [(name, kind) for kind in ("palm_normal", "centre_to_palm", "above") for name in pre_shapes]
-    order += [(name, kind) for kind in ("palm_normal", "centre_to_palm", "above") for name in ("sliding", "all", "all_half")]
+    kinds = ("palm_normal", "centre_to_palm", "above")
+    order = [(name, kind) for kind in kinds for name in pre_shapes]  # backed-off shapes on every path first
+    order += [(name, kind) for kind in kinds for name in ("sliding", "all", "all_half")]
     keep_of = {"sliding": 0.0, "all": 0.0, "all_half": 0.5}
     for shape_name, kind in order:
-        if True:
-            for _, direction, standoff in (c for c in candidates if c[0] == kind):
-                if shape_name in pre_shapes:
-                    q, opened = pre_shapes[shape_name]
-                else:
-                    arg = keep_of[shape_name]
-                    opened = everything if shape_name != "sliding" else sliding_fingers(
-                        hand, g_obj, mesh, standoff, direction=direction)
-                    q = open_fingers(g_obj[9:], opened, arg)
-                shape = g_obj.copy()
-                shape[9:] = q
-                clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
-                if best is None or clearance > best[0]:
-                    best = (clearance, kind, direction, standoff, opened, q, shape_name)
-                if clearance >= min_clearance_m:
-                    break
+        for _, direction, standoff in (c for c in candidates if c[0] == kind):
+            if shape_name in pre_shapes:
+                q, opened = pre_shapes[shape_name]
+            else:
+                opened = everything if shape_name != "sliding" else sliding_fingers(
+                    hand, g_obj, mesh, standoff, direction=direction)
+                q = open_fingers(g_obj[9:], opened, keep_of[shape_name])
+            shape = g_obj.copy()
+            shape[9:] = q
+            clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
+            if best is None or clearance > best[0]:
+                best = (clearance, kind, direction, standoff, opened, q, shape_name)
+            if clearance >= min_clearance_m:
+                break
         if best[0] >= min_clearance_m:
             break
     clearance, kind, direction, standoff, opened, q, shape_name = best

@@ -98,7 +98,8 @@ class DexOraclePolicy:
         best = None
         for rank, i in enumerate(idx[:MAX_PLANS]):
             plan = self._plan(gs, int(i), info["category"], float(info["scale"]), pose)
-            mismatch = fingers is not None and len(set(fingers) ^ set(filter(None, gs.contact_fingers[i].split(",")))) > 1
+            contacts = set(filter(None, gs.contact_fingers[i].split(",")))
+            mismatch = fingers is not None and len(set(fingers) ^ contacts) > 1
             backed = plan.clear and plan.shape.startswith("backed")
             key = (mismatch, not backed, int(gs.part_touch[i]) < 3, plan.kind != "palm_normal", not plan.clear, rank)
             if best is None or key < best[0]:
@@ -113,6 +114,8 @@ class DexOraclePolicy:
     def _plan(self, gs, i: int, category: str, scale: float, pose: np.ndarray):
         """The env's approach plan for grasp ``i`` of ``gs`` on the object at ``pose`` (cached by
         grasp and by the object's orientation and height, which decide the plan in its frame)."""
+        import trimesh
+
         from vlgsim.assets import build_object
         from vlgsim.assets.objects import ObjectSpec
         from vlgsim.assets.shadow_hand import load_shadow_hand
@@ -124,9 +127,7 @@ class DexOraclePolicy:
                 self._hand = load_shadow_hand()
             mk = (category, round(scale, 2))
             if mk not in self._meshes:
-                parts = build_object(ObjectSpec(category, "white", scale)).parts
-                import trimesh
-
+                parts = build_object(ObjectSpec(category, "white", scale)).parts  # colour does not change the shape
                 self._meshes[mk] = trimesh.util.concatenate([p.mesh for p in parts])
             grasp = transform_grasp(np.asarray(gs.grasps[i], np.float64), pose)
             self._plans[key] = plan_approach(self._hand, grasp, pose, self._meshes[mk])
