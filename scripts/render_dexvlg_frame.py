@@ -1,6 +1,7 @@
 """Render one frame of an oracle approach-and-grasp on DexVLG-PartGrasp-v0 with the meshed
 Shadow Hand (640 x 480): ``python scripts/render_dexvlg_frame.py GRASP_SET_DIR OUT.png
-[--category block] [--seed 1]``. The frame is the middle of the recorded episode (the close)."""
+[--category block] [--seed 1]``; GRASP_SET_DIR ``library``: the shipped grasp library. The
+frame is the middle of the recorded episode (the close)."""
 
 import argparse
 
@@ -16,7 +17,7 @@ p.add_argument("--category", default="block")
 p.add_argument("--seed", type=int, default=1)
 a = p.parse_args()
 env = DexVLGPartGraspEnv(categories=[a.category], image_size=(640, 480))
-oracle = DexOraclePolicy(a.grasp_dir)
+oracle = DexOraclePolicy(None if a.grasp_dir == "library" else a.grasp_dir)
 obs, info = env.reset(seed=a.seed)
 oracle.reset(obs["instruction"], info)
 env.record_frames = True

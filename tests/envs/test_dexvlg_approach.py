@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from vlgsim.assets.shadow_hand import load_shadow_hand, load_shadow_hand_visuals
-from vlgsim.data.grasp_sets import save_grasp_set
-from vlgsim.grasp.dex_pipeline import synthesize_grasp_set
+from vlgsim.envs.dexvlg_part_grasp import APPROACH_S, PRESHAPE_S, SIM_DT
 from vlgsim.grasp.dexterous import transform_grasp
 from vlgsim.policies import make_policy
 
@@ -14,46 +13,63 @@ pytestmark = pytest.mark.sim
 
 
 @pytest.fixture(scope="module")
-def block_grasps(tmp_path_factory):
-    out = tmp_path_factory.mktemp("grasp_sets")
-    gs = synthesize_grasp_set("block", 1.0, per_part=8, device="cpu", seed=0)
+def block_grasps():
+    from vlgsim.data.grasp_sets import load_library_set
+
+    gs = load_library_set("block", 1.0)
     assert gs.valid.any()
-    save_grasp_set(gs, out)
-    return out, gs
+    return gs
 
 
-def test_grasp_is_approached_from_the_pregrasp_and_lifts(block_grasps):
-    out, gs = block_grasps
-    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", categories=["block"], execute="approach")
+@pytest.mark.parametrize("seed", [2, 4])  # a mug's body, a hammer's head: library grasps that hold
+def test_library_grasp_is_approached_from_the_pregrasp_and_lifts(seed):
+    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", obs_mode="state")
     try:
         base = env.unwrapped
-        assert base.execute == "approach"
-        oracle = make_policy(f"oracle:{out}", env)
-        obs, info = env.reset(seed=2)
+        assert base.execute == "approach"  # the default: no teleport
+        oracle = make_policy("oracle", env)
+        obs, info = env.reset(seed=seed)
         oracle.reset(obs["instruction"], info)
         g = oracle.act(obs)
+        start = base.sim.object_pose
+        moved = []
+        drive = base.sim.drive
+
+        def watch(*a, **k):  # object displacement while the hand comes in and re-shapes (before the close)
+            moved.append(np.linalg.norm(base.sim.object_pose[:3, 3] - start[:3, 3]))
+            return drive(*a, **k)
+
+        base.sim.drive = watch
         base.record_frames = True
         _, r, _, _, info2 = env.step(g)
+        base.sim.drive = drive
         assert r == 1.0 and info2["metrics"]["Suc"] == 1.0, info2
         plan = base.last_approach
         assert info2["approach"] == plan.kind and plan.clear and plan.standoff_m >= 0.05
-        # the pre-grasp is backed off from the grasp; the palm ended at the grasp (lifted 4 cm)
+        assert info2["approach_shape"].startswith("backed"), info2
+        # the pre-grasp is backed off from the grasp and the closing fingers opened a little
         assert np.linalg.norm(plan.pregrasp[:3] - g[:3]) >= 0.05 - 1e-6
-        wrist = base.sim.qpos[:3]
-        np.testing.assert_allclose(wrist, g[:3] + [0, 0, 0.04], atol=0.01)
-        # frames run from the pre-grasp through the lift: the first and the last differ
+        assert plan.opened.any() and not np.allclose(plan.open_q, g[9:])
+        # the object is not pushed before the fingers close (the close starts after the approach's drives)
+        n_approach = int(APPROACH_S / SIM_DT) + int(PRESHAPE_S / SIM_DT) + 3  # + settle, final shape, the close
+        assert max(moved[:n_approach]) < 0.003, max(moved[:n_approach])
+        # the palm ended at the grasp (lifted 4 cm)
+        np.testing.assert_allclose(base.sim.qpos[:3], g[:3] + [0, 0, 0.04], atol=0.01)
         frames = base.last_frames
         assert len(frames) > 20 and np.abs(frames[0].astype(int) - frames[-1].astype(int)).sum() > 0
-        # teleport (the old execution) on the same scene for comparison
-        tele = gym.make("vlgsim:DexVLG-PartGrasp-v0", categories=["block"], execute="teleport", hand_visual="capsules")
-        try:
-            tele.reset(seed=2)
-            _, r_t, _, _, info_t = tele.step(g)
-            assert r_t == 1.0 and "approach" not in info_t
-        finally:
-            tele.close()
     finally:
         env.close()
+    # teleport stays an option, on the same scene and grasp
+    tele = gym.make("vlgsim:DexVLG-PartGrasp-v0", obs_mode="state", execute="teleport", hand_visual="capsules")
+    try:
+        tele.reset(seed=seed)
+        _, r_t, _, _, info_t = tele.step(g)
+        assert r_t == 1.0 and "approach" not in info_t
+    finally:
+        tele.close()
+
+
+def test_bad_execute_and_cloud_are_named():
     with pytest.raises(ValueError, match="rule: 'approach' or 'teleport'"):
         gym.make("vlgsim:DexVLG-PartGrasp-v0", execute="fly")
     with pytest.raises(ValueError, match="rule: 'scene' or 'object'"):
@@ -61,7 +77,7 @@ def test_grasp_is_approached_from_the_pregrasp_and_lifts(block_grasps):
 
 
 def test_hand_meshes_sit_on_their_links_and_are_drawn(block_grasps):
-    _, gs = block_grasps
+    gs = block_grasps
     hand = load_shadow_hand()
     visuals = load_shadow_hand_visuals()
     assert {v.link for v in visuals} <= set(hand.link_names) and len(visuals) == 21

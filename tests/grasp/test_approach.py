@@ -4,8 +4,8 @@ import numpy as np
 import trimesh
 
 from vlgsim.assets.shadow_hand import JOINT_NAMES, load_shadow_hand
-from vlgsim.grasp.approach import OPENING_JOINTS, open_fingers, plan_approach, swept_clearance
-from vlgsim.grasp.dexterous import forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
+from vlgsim.grasp.approach import OPENING_JOINTS, backed_off_shape, open_fingers, plan_approach, swept_clearance
+from vlgsim.grasp.dexterous import distal_contacts, forward_kinematics, make_grasp, rot6d_to_matrix, transform_grasp
 
 HAND = load_shadow_hand()
 
@@ -69,3 +69,50 @@ def test_open_fingers_zeroes_flexion_of_the_named_fingers_only():
         assert opened[JOINT_NAMES.index(n)] == 0.5
     X = forward_kinematics(HAND, make_grasp(np.zeros(3), np.eye(3), opened))
     assert np.all(np.isfinite(X))
+
+
+def test_backed_off_shape_moves_each_closing_pad_back_along_its_own_closing_direction():
+    from vlgsim.assets import build_object
+    from vlgsim.assets.objects import ObjectSpec
+    from vlgsim.data.grasp_sets import load_library_set
+
+    gs = load_library_set("block", 1.0)  # a library grasp of the block (object frame)
+    g = np.asarray(gs.grasps[gs.select("body")[0]], np.float64)
+    box = trimesh.util.concatenate([p.mesh for p in build_object(ObjectSpec("block", "red", 1.0)).parts])
+    gaps = distal_contacts(HAND, g, box)[1]
+    closing = gaps <= 0.01
+    assert closing.any()
+    pads, gaps, towards = distal_contacts(HAND, g, box)
+    q, moved = backed_off_shape(HAND, g, box, 0.015)
+    np.testing.assert_array_equal(moved, closing)
+    g2 = g.copy()
+    g2[9:] = q
+    X0, X1 = forward_kinematics(HAND, g), forward_kinematics(HAND, g2)
+    back = []
+    for i in np.flatnonzero(closing):  # each pad point (fixed to its distal link) moves back along -closing direction
+        lk = HAND.tip_link[i]
+        local = np.linalg.solve(X0[lk], np.r_[pads[i], 1.0])
+        back.append(-float(((X1[lk] @ local)[:3] - pads[i]) @ towards[i]))
+    back = np.array(back)
+    assert np.all(back >= 0) and back.max() > 0.014 and np.mean(back) > 0.007, back  # joint limits stop some short
+    _, gaps2, _ = distal_contacts(HAND, g2, box)
+    assert gaps2[closing].mean() > gaps[closing].mean() + 0.005, (gaps, gaps2)
+    # the other fingers keep their joints; the limits hold
+    q0 = g[9:]
+    for f in np.flatnonzero(~closing):
+        idx = [JOINT_NAMES.index(n) for n in JOINT_NAMES if n[:2] == ("TH", "FF", "MF", "RF", "LF")[f]]
+        np.testing.assert_array_equal(q[idx], q0[idx])
+    assert np.all(q >= HAND.lower - 1e-12) and np.all(q <= HAND.upper + 1e-12)
+
+
+def test_collision_check_rejects_a_path_through_the_object():
+    """Coming at the grasp from behind the box sweeps the hand through it: negative clearance,
+    and the planner takes the clear path along the palm normal instead."""
+    box, g = side_grasp()
+    normal = rot6d_to_matrix(g[3:9]) @ HAND.palm_normal
+    through = swept_clearance(HAND, g, -normal, 0.12, box, 0.0)  # from the far side, through the box
+    clear = swept_clearance(HAND, g, normal, 0.05, box, 0.0)
+    assert through < -0.01 < 0 <= clear, (through, clear)
+    plan = plan_approach(HAND, g, np.eye(4), box)
+    assert plan.clear and plan.kind == "palm_normal" and np.dot(plan.direction, normal) > 0.99
+    assert plan.shape == "backed_1.5cm" and plan.clearance_m >= 0

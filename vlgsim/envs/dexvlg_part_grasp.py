@@ -9,13 +9,15 @@ pixels of everything but the hand (``cloud="scene"``, most of them on the table)
 object only (``cloud="object"``: pixels more than 2 mm above the table top, the input the
 ``dexvlg:`` policy is trained on), and ``instruction``; ``obs_mode="state"`` gives ``object_pose`` (4, 4) instead of
 images. **Action**: one 31-D grasp ``[xyz, rot6d, q22]``, world frame (see
-:mod:`vlgsim.grasp.dexterous`). **Execution**: ``execute="teleport"`` (the default) places
-the hand at the grasp, as the grasp library was validated; ``execute="approach"``: the hand
-starts at a pre-grasp (palm 5-12 cm back, fingers that would slide along the object open) on a
-straight path whose swept hand is checked against the object and the table
-(:func:`vlgsim.grasp.approach.plan_approach`), moves onto the grasp (0.5 s), settles
-(0.15 s) and brings the opened fingers back to the grasp's shape (0.25 s) (the library
-oracle keeps fewer grasps with it: see README "DexVLG"). Then each finger
+:mod:`vlgsim.grasp.dexterous`). **Execution**: ``execute="approach"`` (the default, no
+teleport): the hand starts at a pre-grasp, the palm 5-12 cm back on a straight path whose swept
+hand is checked against the object and the table, the fingers that will close backed off
+1.5 cm (or 3 cm) along their own closing directions (or, when that hand cannot pass, opened;
+:func:`vlgsim.grasp.approach.plan_approach`); it moves onto the grasp (0.5 s, smoothstep),
+settles (0.15 s) and brings the fingers back to the grasp's shape together (0.25 s, smoothstep,
+each joint given its path's velocity) so no finger reaches the object long before the others.
+``execute="teleport"`` places the hand at the grasp, as the grasp library was validated.
+Then each finger
 within 1 cm of the object is closed across its gap plus DexGraspNet's 1 mm squeeze step (0.25 s), exactly as
 validation closes a grasp (:func:`~vlgsim.grasp.dex_validate.closing_targets`), the wrist
 lifts 4 cm (0.5 s) and holds (1 s); PhysX at 240 Hz. **Metrics** (``info["metrics"]``, SPEC
@@ -91,7 +93,7 @@ class DexVLGPartGraspEnv(gym.Env):
 
     def __init__(self, categories=None, scales=(1.0,), with_fingers: bool = True, obs_mode: str = "rgbd+pointcloud",
                  image_size=(160, 120), n_points: int = 1024, friction: float = 3.0, render_mode: str | None = None,
-                 execute: str = "teleport", cloud: str = "scene", hand_visual: str = "mesh"):
+                 execute: str = "approach", cloud: str = "scene", hand_visual: str = "mesh"):
         if obs_mode not in ("rgbd+pointcloud", "state"):
             raise ValueError(f"obs_mode {obs_mode!r}; rule: 'rgbd+pointcloud' or 'state'")
         if execute not in ("approach", "teleport"):
@@ -175,7 +177,7 @@ class DexVLGPartGraspEnv(gym.Env):
         if self.last_approach is not None:
             a = self.last_approach
             extra = dict(approach=a.kind, approach_standoff_m=a.standoff_m, approach_clearance_m=a.clearance_m,
-                         approach_clear=a.clear)
+                         approach_clear=a.clear, approach_shape=a.shape)
         info = self._info(success=suc, failure_mode="none" if suc else ("no_contact" if not touching else "dropped"),
                           error="", contact_fingers=sorted(touching), metrics=self._metrics(suc, near, touching), **extra)
         return self._copy_obs(), float(suc), True, False, info
@@ -246,10 +248,18 @@ class DexVLGPartGraspEnv(gym.Env):
         sim.drive(t)
         sim.step(int(SETTLE_S / SIM_DT))
         self._record()
-        sim.drive(qpos)  # the opened fingers back to the grasp's shape before the close
-        for _ in range(int(PRESHAPE_S / SIM_DT) // RECORD_EVERY):
-            sim.step(RECORD_EVERY)
-            self._record()
+        n = int(PRESHAPE_S / SIM_DT)
+        for k in range(n):  # the opened fingers back to the grasp's shape, all arriving together
+            s = (k + 1) / n
+            t = qpos.copy()
+            t[6:] = pre[6:] + (qpos[6:] - pre[6:]) * s * s * (3 - 2 * s)
+            speed[:] = 0.0
+            speed[6:] = (qpos[6:] - pre[6:]) * 6 * s * (1 - s) / PRESHAPE_S
+            sim.drive(t, speed)
+            sim.step(1)
+            if k % RECORD_EVERY == 0:
+                self._record()
+        sim.drive(qpos)
 
     def _part_touch(self) -> np.ndarray:
         """(5,) fingertip pad within 1 cm of the target part and nearer it than any other part

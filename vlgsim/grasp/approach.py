@@ -1,20 +1,26 @@
 """Approach paths for dexterous grasps: where the hand starts and how it reaches a grasp.
 
 A 31-D grasp is executed from a **pre-grasp**: the palm backed off from the grasp pose along a
-direction, with every finger whose distal phalanx would slide along the object on the way
-opened (flexion to 0; the thumb swings off the palm). The hand then moves in a straight line
-(orientation fixed) onto the grasp and closes. The env (:mod:`vlgsim.envs.dexvlg_part_grasp`)
+direction, with the fingers in a pre-shape. The preferred pre-shape is the grasp's own, with
+each finger that will close onto the object (distal phalanx within ``CLOSE_REACH_M``) backed off
+``BACK_OFF_M`` along its own closing direction (:func:`backed_off_shape`): the hand arrives with
+every pad a little off the surface and re-closes each finger along the line it will squeeze on,
+so no finger sweeps through the object on its way back. When that hand cannot pass, the
+fallbacks open fingers whole: every finger whose distal phalanx would slide along the object
+on the way opened (flexion to 0; the thumb swings off the palm). The hand then moves in a
+straight line (orientation fixed) onto the grasp and closes. The env (:mod:`vlgsim.envs.dexvlg_part_grasp`)
 and the real-hand replay (:mod:`vlgsim.real2sim.shadow_replay`) plan with this module.
 
 Collision awareness (:func:`plan_approach`): the hand's collision spheres (capsule ends and
 middles, a grid over each box) are swept along the candidate path in the open shape and
-checked against the object's mesh (signed distance) and the table plane. Candidates, in order:
-back along the palm normal (5, 8, 12 cm), then along the direction from the object's centre to
-the palm point (5, 8, 12 cm), then straight down from above (8, 12 cm); for each direction first
-with the sliding fingers opened, then with every finger opened (a curled finger's proximal and
-middle phalanges may sweep through the object too), then every finger half open (fully open
-fingers of a grasp reaching under an object point into the table). The first whose sweep
-keeps ``min_clearance_m`` everywhere except the last ``contact_zone_m`` before the grasp (where
+checked against the object's mesh (signed distance) and the table plane. Paths: back along the
+palm normal (5, 8, 12 cm), along the direction from the object's centre to the palm point (5, 8,
+12 cm), straight down from above (8, 12 cm). Tried first on every path, in that order: the
+fingers backed off 1.5 cm, then 3 cm (:func:`backed_off_shape`, 3 IK steps, then the same with
+one linearised step). Then, path by path: the sliding fingers opened, every finger opened
+(a curled finger's proximal and middle phalanges may sweep through the object too), every
+finger half open (fully open fingers of a grasp reaching under an object point into the
+table). The first whose sweep keeps ``min_clearance_m`` everywhere except the last ``contact_zone_m`` before the grasp (where
 the palm and fingers come to rest on the object) is taken; when none is clear, the one with
 the largest clearance is taken and the plan says so (``clear=False``).
 All poses in one frame: the object frame for ``mesh``, the world via ``object_pose``.
@@ -28,6 +34,7 @@ import numpy as np
 import trimesh
 
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
+from vlgsim.grasp.dex_validate import CLOSE_REACH_M, _finger_jacobian
 from vlgsim.grasp.dexterous import distal_contacts, forward_kinematics, rot6d_to_matrix, transform_grasp
 
 OPENING_JOINTS = {f: tuple(n for n in JOINT_NAMES if n[:2] == p and (n[3] in "012" if p != "TH" else n[3] in "013"))
@@ -36,6 +43,9 @@ OPENING_JOINTS = {f: tuple(n for n in JOINT_NAMES if n[:2] == p and (n[3] in "01
 APPROACH_SAMPLES = 10
 SLIDE_CLEARANCE_M = 0.004
 """A finger whose distal phalanx passes nearer the object than this on the approach is opened."""
+BACK_OFF_M = (0.015, 0.03)
+"""Pre-shapes tried first: each closing finger's pad this far back along its closing direction (metres)."""
+IK_ITERATIONS = 3
 STANDOFFS_M = (0.05, 0.08, 0.12)
 ABOVE_STANDOFFS_M = (0.08, 0.12)
 MIN_CLEARANCE_M = 0.0
@@ -52,7 +62,7 @@ class ApproachPlan:
     pre-grasp to the grasp) by ``standoff_m``. ``clearance_m``: the smallest distance of the
     swept open hand to the object or table (negative: it enters); ``clear``: it kept
     ``MIN_CLEARANCE_M``; ``kind``: 'palm_normal', 'centre_to_palm' or 'above';
-    ``opened``: (5,) fingers opened for the approach, FINGERS order."""
+    ``opened``: (5,) fingers opened or backed off for the approach, FINGERS order."""
 
     grasp: np.ndarray
     pregrasp: np.ndarray
@@ -62,6 +72,9 @@ class ApproachPlan:
     clearance_m: float
     clear: bool
     opened: np.ndarray
+    shape: str = "sliding"
+    """The pre-shape: 'backed_1.5cm' / 'backed_3.0cm' (:func:`backed_off_shape`), 'sliding'
+    (the sliding fingers opened), 'all' (every finger opened) or 'all_half' (half open)."""
 
     @property
     def open_q(self) -> np.ndarray:
@@ -97,6 +110,37 @@ def open_fingers(q: np.ndarray, opened: np.ndarray, keep: float = 0.0) -> np.nda
     return q
 
 
+def backed_off_shape(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, back_m: float,
+                     iterations: int = IK_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """The grasp's joint shape with every finger that closes onto ``mesh`` (distal phalanx within
+    ``CLOSE_REACH_M``, as :func:`~vlgsim.grasp.dex_validate.closing_targets` decides) moved so its
+    nearest pad point goes ``back_m`` metres back along its closing direction (a damped
+    least-squares step on that point's Jacobian, the inverse of the close's crossing step).
+    ``g_obj``: 31-D grasp in the mesh's frame. Returns the 22 joint values (radians, clipped to
+    the limits; a finger its limits stop short keeps its furthest retreat, or the grasp's joints)
+    and the (5,) fingers moved, FINGERS order."""
+    points, gaps, towards = distal_contacts(hand, g_obj, mesh)
+    X0 = forward_kinematics(hand, g_obj)
+    g = np.array(g_obj, np.float64)
+    moved = gaps <= CLOSE_REACH_M
+    for i in np.flatnonzero(moved):
+        lk = hand.tip_link[i]
+        local = np.linalg.solve(X0[lk], np.r_[points[i], 1.0])  # the pad point, fixed to the distal link
+        goal = points[i] - towards[i] * back_m
+        best, best_q = 0.0, g[9:].copy()
+        for _ in range(iterations):
+            X = forward_kinematics(hand, g)
+            p = (X[lk] @ local)[:3]
+            joints, J = _finger_jacobian(hand, g, X, i, p)
+            g[9:][joints] += J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), goal - p)
+            g[9:] = np.clip(g[9:], hand.lower, hand.upper)
+            back = -float(((forward_kinematics(hand, g)[lk] @ local)[:3] - points[i]) @ towards[i])
+            if back > best:  # joint limits may stop a finger short: keep its furthest retreat
+                best, best_q = back, g[9:].copy()
+        g[9:] = best_q
+    return g[9:], moved
+
+
 def swept_clearance(hand: HandModel, g_obj: np.ndarray, direction: np.ndarray, standoff_m: float,
                     mesh: trimesh.Trimesh, table_z_m: float | None, contact_zone_m: float = CONTACT_ZONE_M,
                     samples: int = 6) -> float:
@@ -119,7 +163,8 @@ def swept_clearance(hand: HandModel, g_obj: np.ndarray, direction: np.ndarray, s
 
 def plan_approach(hand: HandModel, grasp_world: np.ndarray, object_pose: np.ndarray, mesh: trimesh.Trimesh,
                   table_z_m: float | None = TABLE_Z_M, min_clearance_m: float = MIN_CLEARANCE_M,
-                  standoffs_m=STANDOFFS_M, above_standoffs_m=ABOVE_STANDOFFS_M) -> ApproachPlan:
+                  standoffs_m=STANDOFFS_M, above_standoffs_m=ABOVE_STANDOFFS_M,
+                  back_off_m=BACK_OFF_M) -> ApproachPlan:
     """The first collision-free straight approach onto ``grasp_world`` (31-D, world) of the object
     at ``object_pose`` (4x4, world) with collision ``mesh`` (object frame); see the module text.
     ``table_z_m``: the table plane's height in the world (the object frame's z when the object
@@ -138,26 +183,35 @@ def plan_approach(hand: HandModel, grasp_world: np.ndarray, object_pose: np.ndar
     candidates += [("above", np.array([0.0, 0.0, -1.0]) @ to_obj[:3, :3].T, s) for s in above_standoffs_m]
     best = None
     everything = np.ones(len(FINGERS), bool)
-    for kind in ("palm_normal", "centre_to_palm", "above"):
-        for fingers, keep in (("sliding", 0.0), ("all", 0.0), ("all", 0.5)):
-            for _, direction, standoff in (c for c in candidates if c[0] == kind):
-                opened = everything if fingers == "all" else sliding_fingers(hand, g_obj, mesh, standoff,
-                                                                               direction=direction)
-                shape = g_obj.copy()
-                shape[9:] = open_fingers(g_obj[9:], opened, keep)
-                clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
-                if best is None or clearance > best[0]:
-                    best = (clearance, kind, direction, standoff, opened, keep)
-                if clearance >= min_clearance_m:
-                    break
-            if best[0] >= min_clearance_m:
+    pre_shapes = {}
+    for iterations, tag in ((IK_ITERATIONS, ""), (1, "_1step")):  # two IK variants: either may clear the object
+        for b in back_off_m:
+            pre_shapes[f"backed_{100 * b:.1f}cm{tag}"] = backed_off_shape(hand, g_obj, mesh, b, iterations)
+    kinds = ("palm_normal", "centre_to_palm", "above")
+    order = [(name, kind) for kind in kinds for name in pre_shapes]  # backed-off shapes on every path first
+    order += [(name, kind) for kind in kinds for name in ("sliding", "all", "all_half")]
+    keep_of = {"sliding": 0.0, "all": 0.0, "all_half": 0.5}
+    for shape_name, kind in order:
+        for _, direction, standoff in (c for c in candidates if c[0] == kind):
+            if shape_name in pre_shapes:
+                q, opened = pre_shapes[shape_name]
+            else:
+                opened = everything if shape_name != "sliding" else sliding_fingers(
+                    hand, g_obj, mesh, standoff, direction=direction)
+                q = open_fingers(g_obj[9:], opened, keep_of[shape_name])
+            shape = g_obj.copy()
+            shape[9:] = q
+            clearance = swept_clearance(hand, shape, direction, standoff, mesh, table_obj)
+            if best is None or clearance > best[0]:
+                best = (clearance, kind, direction, standoff, opened, q, shape_name)
+            if clearance >= min_clearance_m:
                 break
         if best[0] >= min_clearance_m:
             break
-    clearance, kind, direction, standoff, opened, keep = best
+    clearance, kind, direction, standoff, opened, q, shape_name = best
     d_world = object_pose[:3, :3] @ direction
     pre = g.copy()
     pre[:3] -= standoff * d_world
-    pre[9:] = open_fingers(g[9:], opened, keep)
+    pre[9:] = q
     return ApproachPlan(g, pre, d_world, float(standoff), kind, float(clearance), bool(clearance >= min_clearance_m),
-                        opened)
+                        opened, shape_name)
