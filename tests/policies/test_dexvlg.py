@@ -155,3 +155,34 @@ def test_policy_acts_in_the_env_and_hostile_inputs_are_recorded(tmp_path):
         assert res.failure_mode != "error", res.error
     finally:
         env.close()
+
+
+def test_symmetry_orders_of_the_library_objects():
+    from vlgsim.training.dexvlg import z_symmetry_order
+
+    assert [z_symmetry_order(c) for c in ("can", "apple", "bowl", "block", "box", "mug", "hammer")] == \
+        [72, 72, 72, 4, 2, 1, 1]
+
+
+def test_targets_are_the_lowest_energy_grasps_turned_towards_the_camera():
+    from types import SimpleNamespace
+
+    from vlgsim.grasp.dexterous import transform_grasp
+    from vlgsim.training.dexvlg import choose_targets, symmetric_copies
+
+    coder = GraspCoder()
+    q = (coder.lower + coder.upper) / 2
+    # block (order 4): two grasps on its -x side, the second of lower energy
+    grasps = np.array([make_grasp([-0.06, 0.0, 0.03], np.eye(3), q), make_grasp([-0.06, 0.0, 0.01], np.eye(3), q)])
+    gs = SimpleNamespace(category="block", scale=1.0, grasps=grasps, energy=np.array([2.0, 1.0]))
+    copies = symmetric_copies(grasps, 4)
+    assert copies.shape == (4, 2, GRASP_DIM)
+    np.testing.assert_allclose(copies[2, 0, :3], [0.06, 0.0, 0.03], atol=1e-9)  # turned by pi
+    pose = np.eye(4)
+    pose[:3, :3], pose[:2, 3] = rot_z(0.3), [0.02, -0.01]
+    cloud = np.c_[np.random.default_rng(0).normal([0.02, -0.01, 0.02], 0.01, (64, 3)), np.ones((64, 3))]
+    t = choose_targets(gs, np.array([0, 1]), pose, cloud, np.array([0.42, 0.0, 0.42]), k=1)
+    assert t.shape == (1, GRASP_DIM)
+    want = transform_grasp(copies[2, 1], pose)  # the low one, on the camera's (+x) side
+    np.testing.assert_allclose(t[0], want, atol=1e-6)
+    assert len(choose_targets(gs, np.array([0, 1]), pose, cloud, np.array([0.42, 0.0, 0.42]), k=0)) == 2

@@ -46,7 +46,7 @@ POSITION_SCALE_M = 0.1
 
 @dataclass
 class DexVLGModelConfig:
-    n_points: int = 128
+    n_points: int = 256
     pc_dim: int = 192
     text_buckets: int = 1024
     text_dim: int = 64
@@ -54,6 +54,11 @@ class DexVLGModelConfig:
     flow_steps: int = 16
     samples: int = 32
     temperature: float = 1.0
+    canonical_yaw: bool = False
+    """Turn the cloud (and the grasp) about z by the points' principal axis (:func:`canonical_yaw`);
+    False: world axes (the fixed camera sees the object from one side, so world axes keep the
+    targets of round objects, turned to the camera by their symmetry, nearly constant, where a
+    principal axis of a partial view of a cube or a cylinder jumps about)."""
 
 
 def instruction_tokens(text: str, buckets: int) -> list[int]:
@@ -81,10 +86,11 @@ def rot_z(yaw: float) -> np.ndarray:
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def object_points(cloud, n_points: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+def object_points(cloud, n_points: int, rng: np.random.Generator,
+                  canonical: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
     """The object's part of an observation cloud in its canonical frame: ((n_points, 6) points,
     (3,) centroid (m, world), yaw (rad)); the points are centred on the centroid and turned by
-    -yaw about z (:func:`canonical_yaw`). Raises ValueError naming the rule for a malformed cloud
+    -yaw about z (:func:`canonical_yaw`; yaw 0 when ``canonical`` is False). Raises ValueError naming the rule for a malformed cloud
     (shape, NaN/inf) or one with fewer than MIN_OBJECT_POINTS points above the table."""
     try:
         c = np.asarray(cloud, dtype=np.float64)
@@ -102,7 +108,7 @@ def object_points(cloud, n_points: int, rng: np.random.Generator) -> tuple[np.nd
         raise ValueError(f"pointcloud has {len(obj)} points above the table (z > {TABLE_CUT_M} m); "
                          f"rule: at least {MIN_OBJECT_POINTS}")
     centre = obj[:, :3].mean(0)
-    yaw = canonical_yaw(obj[:, :2])
+    yaw = canonical_yaw(obj[:, :2]) if canonical else 0.0
     pick = rng.choice(len(obj), n_points, replace=len(obj) < n_points)
     pts = obj[pick].copy()
     pts[:, :3] = (pts[:, :3] - centre) @ rot_z(yaw)  # rows: R(-yaw) p
@@ -246,7 +252,8 @@ class DexVLGPolicy:
         text = observation.get("instruction") or self.instruction
         if not isinstance(text, str) or not instruction_tokens(text, self.model.cfg.text_buckets):
             raise ValueError(f"instruction {text!r}; rule: text with at least one word")
-        pts, centre, yaw = object_points(observation["pointcloud"], self.model.cfg.n_points, self.rng)
+        pts, centre, yaw = object_points(observation["pointcloud"], self.model.cfg.n_points, self.rng,
+                                         self.model.cfg.canonical_yaw)
         tok, off = token_batch([text], self.model.cfg.text_buckets, self.device)
         with torch.no_grad():
             c = self.model.condition(torch.as_tensor(pts[None], device=self.device), tok, off)
