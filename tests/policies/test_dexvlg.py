@@ -186,3 +186,27 @@ def test_targets_are_the_lowest_energy_grasps_turned_towards_the_camera():
     want = transform_grasp(copies[2, 1], pose)  # the low one, on the camera's (+x) side
     np.testing.assert_allclose(t[0], want, atol=1e-6)
     assert len(choose_targets(gs, np.array([0, 1]), pose, cloud, np.array([0.42, 0.0, 0.42]), k=0)) == 2
+
+
+def test_refinement_pushes_the_hand_out_of_the_observed_points():
+    from vlgsim.assets.shadow_hand import load_shadow_hand
+    from vlgsim.grasp.dexterous import forward_kinematics
+    from vlgsim.policies.dexvlg import REFINE_MARGIN_M, refine_grasp
+
+    hand = load_shadow_hand()
+    g = make_grasp([0.0, 0.0, 0.15], np.eye(3), (hand.lower + hand.upper) / 2)
+    links, centres, radii = hand.spheres()
+    X = forward_kinematics(hand, g)
+    world = np.einsum("sij,sj->si", X[links, :3, :3], centres) + X[links, :3, 3]
+    far = np.c_[np.random.default_rng(0).uniform(-0.3, 0.3, (500, 2)), np.full(500, 0.6)]
+    np.testing.assert_allclose(refine_grasp(hand, g, far), g)  # nothing near: unchanged
+    low = np.argsort(world[:, 2])[:5]  # points half a radius under the five lowest sphere centres
+    pts = world[low] - np.c_[np.zeros((5, 2)), radii[low] / 2]
+    r = refine_grasp(hand, g, pts, iterations=30)
+    assert 0 < np.linalg.norm(r[:3] - g[:3]) <= 0.02 + 1e-9 and np.all(r[3:] == g[3:])
+    moved = world + (r[:3] - g[:3])
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(pts).query(moved)
+    before, _ = cKDTree(pts).query(world)
+    assert (radii - d).max() < (radii - before).max() - 0.003 and (radii - d).max() < 0.02 + REFINE_MARGIN_M

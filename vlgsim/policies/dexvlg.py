@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from vlgsim.assets.shadow_hand import load_shadow_hand
-from vlgsim.grasp.dexterous import GRASP_DIM, rot6d_to_matrix, matrix_to_rot6d
+from vlgsim.grasp.dexterous import GRASP_DIM, forward_kinematics, rot6d_to_matrix, matrix_to_rot6d
 from vlgsim.policies.base import register_policy
 
 TABLE_CUT_M = 0.003
@@ -143,6 +143,48 @@ class GraspCoder:
         return np.concatenate([pos, r6, q], -1)
 
 
+REFINE_MARGIN_M = 0.002
+"""Post-hoc refinement: a hand collision sphere may reach this far into the observed points."""
+
+
+def refine_grasp(hand, g: np.ndarray, object_xyz: np.ndarray, iterations: int = 8,
+                 max_shift_m: float = 0.02) -> np.ndarray:
+    """Collision-aware post-processing of a world grasp against the observed object points (m,
+    world): the wrist is translated (not turned; joints kept) so that the hand's collision
+    spheres (:meth:`HandModel.spheres`) reach at most ``REFINE_MARGIN_M`` into the points and stay
+    above the table (z = 0); each iteration moves it by the mean push-out of the penetrating
+    spheres, in all by at most ``max_shift_m``. The back of the object is unseen: only the
+    visible side is cleared."""
+    from scipy.spatial import cKDTree
+
+    links, centres, radii = hand.spheres()
+    X = forward_kinematics(hand, g)
+    local = np.einsum("sij,sj->si", X[links, :3, :3], centres) + X[links, :3, 3] - g[:3]  # offsets from the wrist
+    tree = cKDTree(object_xyz)
+    shift = np.zeros(3)
+    for _ in range(iterations):
+        c = local + g[:3] + shift
+        d, j = tree.query(c)
+        depth = radii - d - REFINE_MARGIN_M
+        push = np.zeros(3)
+        hit = depth > 0
+        if hit.any():
+            n = (c[hit] - object_xyz[j[hit]]) / np.maximum(d[hit], 1e-9)[:, None]
+            push += (depth[hit, None] * n).sum(0) / hit.sum()
+        below = radii - c[:, 2]
+        if (below > 0).any():
+            push[2] = max(push[2], below.max())
+        if not push.any():
+            break
+        shift = shift + push
+        norm = np.linalg.norm(shift)
+        if norm > max_shift_m:
+            shift *= max_shift_m / norm
+    out = np.array(g, np.float64)
+    out[:3] += shift
+    return out
+
+
 def _mlp(sizes: list[int], last_act: bool = False) -> nn.Sequential:
     layers = []
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
@@ -230,8 +272,10 @@ class DexVLGPolicy:
     name = "dexvlg"
 
     def __init__(self, path: str | Path, device: str = "cpu", samples: int | None = None, seed: int = 0,
-                 temperature: float | None = None):
+                 temperature: float | None = None, refine: bool = False):
         self.model = load_dexvlg(path, device)
+        self.refine = bool(refine)
+        self.hand = load_shadow_hand() if refine else None
         self.temperature = float(self.model.cfg.temperature if temperature is None else temperature)
         self.device = device
         self.samples = int(samples or self.model.cfg.samples)
@@ -260,18 +304,25 @@ class DexVLGPolicy:
             x, score = self.model.sample(c, self.samples, self.gen, self.temperature)
         x, score = x[0].cpu().numpy(), score[0].cpu().numpy()
         self.last_scores = score
-        return self.coder.decode(x[int(np.argmax(score))], centre, yaw).astype(np.float32)
+        g = self.coder.decode(x[int(np.argmax(score))], centre, yaw)
+        if self.refine:
+            cloud = np.asarray(observation["pointcloud"], np.float64)
+            g = refine_grasp(self.hand, g, cloud[cloud[:, 2] > TABLE_CUT_M, :3])
+        return g.astype(np.float32)
 
 
 @register_policy("dexvlg")
 def _make_dexvlg(env=None, arg=None, seed=0):
-    """``dexvlg:PATH[@K[@T]]``: K samples ranked by the score head, ODE start temperature T."""
+    """``dexvlg:PATH[@K[@T[@refine]]]``: K samples ranked by the score head, ODE start temperature
+    T, ``refine``: :func:`refine_grasp` against the observed points."""
     if not arg:
-        raise ValueError("dexvlg needs a path; rule: dexvlg:PATH[@K[@T]] (PATH a dexvlg.pt or its folder)")
+        raise ValueError("dexvlg needs a path; rule: dexvlg:PATH[@K[@T[@refine]]] (PATH a dexvlg.pt or its folder)")
     path, *rest = arg.split("@")
     try:
         k = int(rest[0]) if rest and rest[0] else None
-        t = float(rest[1]) if len(rest) > 1 else None
+        t = float(rest[1]) if len(rest) > 1 and rest[1] else None
+        if len(rest) > 2 and rest[2] != "refine" or len(rest) > 3:
+            raise ValueError(f"unknown option {rest[2:]}")
     except ValueError as e:
-        raise ValueError(f"dexvlg:{arg}; rule: dexvlg:PATH[@K[@T]] with K an integer, T a number") from e
-    return DexVLGPolicy(path, samples=k, seed=seed, temperature=t)
+        raise ValueError(f"dexvlg:{arg}; rule: dexvlg:PATH[@K[@T[@refine]]] with K an integer, T a number") from e
+    return DexVLGPolicy(path, samples=k, seed=seed, temperature=t, refine=len(rest) > 2)
