@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from vlgsim.grasp.dexterous import GRASP_DIM, rot6d_to_matrix, transform_grasp
-from vlgsim.policies.dexvlg import (DexVLGModelConfig, DexVLGNet, GraspCoder, object_points, rot_z, save_dexvlg,
-                                    token_batch)
+from vlgsim.policies.dexvlg import (TABLE_CUT_M, DexVLGModelConfig, DexVLGNet, GraspCoder, canonical_yaw,
+                                    object_points, rot_z, save_dexvlg, token_batch)
 
 
 @dataclass
@@ -135,10 +135,23 @@ def load_training_set(grasp_dir: str, category: str, scale: float):
     return load_grasp_set(path)
 
 
+def facing_point(cloud: np.ndarray, camera_xyz: np.ndarray, canonical: bool) -> np.ndarray:
+    """The point (world, m) the targets are turned towards (:func:`choose_targets`): the camera;
+    with ``canonical`` (the model's ``canonical_yaw``), 1 m from the object points' centroid along
+    their signed principal axis (:func:`vlgsim.policies.dexvlg.canonical_yaw`), so a target is
+    the same grasp in the cloud's canonical frame whichever way the object is turned."""
+    if not canonical:
+        return np.asarray(camera_xyz, np.float64)
+    obj = cloud[cloud[:, 2] > TABLE_CUT_M, :3].astype(np.float64)
+    yaw = canonical_yaw(obj[:, :2])
+    return obj.mean(0) + [np.cos(yaw), np.sin(yaw), 0.0]
+
+
 def choose_targets(gs, idx: np.ndarray, object_pose: np.ndarray, cloud: np.ndarray, camera_xyz: np.ndarray,
                    k: int) -> np.ndarray:
     """World-frame targets (k, 31) of a scene from the grasp-set rows ``idx`` (see
-    ``DexVLGTrainConfig.targets_per_scene``); k = 0: all of them, unturned."""
+    ``DexVLGTrainConfig.targets_per_scene``), each the symmetric copy whose wrist lies most
+    towards ``camera_xyz`` (:func:`facing_point`); k = 0: all of them, unturned."""
     if not k:
         return transform_grasp(gs.grasps[idx], object_pose)
     best = idx[np.argsort(gs.energy[idx], kind="stable")[:k]]
@@ -196,7 +209,8 @@ def collect_dexvlg_data(cfg: DexVLGTrainConfig, progress=None) -> DexVLGData:
         if not len(idx):
             continue
         world = choose_targets(gs, idx, np.asarray(info["object_pose"]), obs["pointcloud"],
-                               np.asarray(env.camera.eye), cfg.targets_per_scene)
+                               facing_point(obs["pointcloud"], np.asarray(env.camera.eye), cfg.model.canonical_yaw),
+                               cfg.targets_per_scene)
         grasps.append(world)
         scene += [len(clouds)] * len(world)
         clouds.append(obs["pointcloud"])
