@@ -210,3 +210,30 @@ def test_refinement_pushes_the_hand_out_of_the_observed_points():
     d, _ = cKDTree(pts).query(moved)
     before, _ = cKDTree(pts).query(world)
     assert (radii - d).max() < (radii - before).max() - 0.003 and (radii - d).max() < 0.02 + REFINE_MARGIN_M
+
+
+@pytest.mark.sim
+def test_train_command_learns_from_the_shipped_library(tmp_path):
+    """`vlgsim train dexvlg` with no --grasp-dir reads the shipped library: every target is a valid
+    library grasp of the instructed part, turned by the object's symmetry towards the camera."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from vlgsim.cli import app
+    from vlgsim.training.dexvlg import DexVLGData
+
+    res = CliRunner().invoke(app, ["train", "dexvlg", "--objects", "can,block", "--scenes", "6", "--steps", "3",
+                                   "--batch", "4", "--points", "32", "--hidden", "32", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    data = DexVLGData.load(tmp_path / "data.npz")
+    assert len(data.clouds) == len(data.grasps) == 6 and np.all(data.scene == np.arange(6))
+    assert any("can" in t for t in data.instructions) and any("block" in t for t in data.instructions)
+    for cloud, g, text in zip(data.clouds, data.grasps, data.instructions):
+        check_grasp(g)
+        centre = cloud[cloud[:, 2] > 0.003, :3].mean(0)
+        assert np.linalg.norm(g[:2] - centre[:2]) < 0.12, (text, g[:3], centre)
+        if "can" in text:  # round: the wrist is turned to the camera's side (camera at +x)
+            assert g[0] - centre[0] > 0.02, (g[:3], centre)
+    assert json.loads((tmp_path / "train.json").read_text())["final"]["step"] == 3
+    assert "dexvlg:" in res.output and (tmp_path / "dexvlg.pt").exists()
