@@ -4,10 +4,9 @@ Model (:class:`DexVLGNet`, torch), after DexVLG (He et al. 2025, section 5) at a
 
 - **Point cloud**: the observation's ``pointcloud`` (N, 6) ``[x, y, z, r, g, b]`` (world frame,
   metres; colours 0-1) without the table (points above ``TABLE_CUT_M``), resampled to
-  ``n_points`` and centred on its centroid (canonicalisation: the grasp is predicted relative to
-  the centroid and turned about z so that the points' principal axis in the table plane is x
-  (canonicalisation: the grasp is predicted in this frame, so one object anywhere on the table,
-  turned any way, is nearly one problem). A PointNet (shared MLP + max pool) encodes it.
+  ``n_points`` and centred on its centroid; with ``canonical_yaw`` also turned about z so that the
+  points' signed principal axis in the table plane is x (:func:`canonical_yaw`). The grasp is
+  predicted in this frame. A PointNet (shared MLP + max pool) encodes it.
 - **Instruction**: a hashed-token embedding (words and word pairs, crc32 into ``text_buckets``
   rows of a learned ``EmbeddingBag``, mean), no download.
 - **Generative head**: conditional flow matching (DexVLG's eq. 4 with the linear path
@@ -16,6 +15,9 @@ Model (:class:`DexVLGNet`, torch), after DexVLG (He et al. 2025, section 5) at a
 - **Ranking**: a score head (logit) on (grasp, condition), trained to tell the data's grasps from
   perturbed ones (translation, rotation, joints) and from grasps of other scenes; the policy draws
   ``samples`` grasps and executes the best-scored one (DexVLG leaves ranking as future work).
+- **Post-processing** (optional, ``refine``): :func:`refine_grasp` translates the wrist until the
+  hand's collision spheres clear the observed points and the table (DexVLG's pipeline ends with a
+  collision-aware step too).
 
 Grasp coordinates inside the model: position minus the cloud's centroid in decimetres and
 rotation, both in the canonical frame; joints scaled to [-1, 1] over their limits. ``dexvlg:PATH`` loads ``dexvlg.pt`` (or its

@@ -1,11 +1,14 @@
 """Training the DexVLG-style model (:mod:`vlgsim.policies.dexvlg`) on grasp sets with captions.
 
-**Data** (:func:`collect_dexvlg_data`): ``DexVLG-PartGrasp-v0`` resets over seeds ``seed ..
-seed + scenes - 1`` give the observation cloud (1024 x ``[xyz, rgb]``, world), the instruction
-and the object pose; the targets of a scene are the grasp set's valid grasps of the instructed
-part (with the instructed fingers up to one finger when any have them), transformed to the world
-frame, of which the ``targets_per_scene`` on the camera's side are kept (:func:`camera_side`).
-Scenes whose part has no valid grasp are skipped. Saved as ``data.npz``.
+**Data** (:func:`collect_dexvlg_data`): ``DexVLG-PartGrasp-v0`` resets (``cloud="object"``) over
+seeds ``seed .. seed + scenes - 1`` give the observation cloud (1024 x ``[xyz, rgb]``, world), the
+instruction and the object pose; the targets of a scene come from the grasp set (default: the
+shipped grasp library) of the object: its valid grasps of the instructed part (with the instructed
+fingers up to one finger when any have them), of which the ``targets_per_scene`` lowest-energy
+ones are kept, each turned by the object's rotation symmetry about its z axis
+(:func:`z_symmetry_order`) to the copy facing the camera (or the cloud's signed principal axis for
+a ``canonical_yaw`` model: :func:`facing_point`), in the world frame. Scenes whose part has no valid
+grasp are skipped. Saved as ``data.npz``.
 
 **Loss** (:func:`train_dexvlg`): per scene in a batch, one target grasp X_1 drawn among its
 targets and a fresh resampling of its object points; flow matching
