@@ -2,7 +2,7 @@
 ``vlgsim train dexvlg`` would fit, :func:`vlgsim.training.dexvlg.choose_targets`) executed in
 ``DexVLG-PartGrasp-v0`` (``cloud="object"``, default execution); Suc and PTA by object.
 
-    python scripts/dexvlg_target_ceiling.py [--seeds 100000:100050] [--canonical-yaw] [--grasp-dir DIR]
+    python scripts/dexvlg_target_ceiling.py [--seeds 100000:100050] [--world-yaw] [--grasp-dir DIR]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="100000:100050", help="first:end (end excluded)")
     ap.add_argument("--grasp-dir", default="", help="grasp sets (default: the shipped library)")
-    ap.add_argument("--canonical-yaw", action="store_true", help="targets as for a --canonical-yaw model")
+    ap.add_argument("--world-yaw", action="store_true", help="targets as for a --world-yaw model")
     a = ap.parse_args()
     lo, hi = (int(x) for x in a.seeds.split(":"))
     env = DexVLGPartGraspEnv(categories=available_categories(a.grasp_dir), cloud="object")
@@ -36,7 +36,7 @@ def main() -> None:
         if not len(idx):
             c["no valid grasp"] += 1
             continue
-        face = facing_point(obs["pointcloud"], np.asarray(env.camera.eye), a.canonical_yaw)
+        face = facing_point(obs["pointcloud"], np.asarray(env.camera.eye), not a.world_yaw)
         t = choose_targets(gs, idx, np.asarray(info["object_pose"]), obs["pointcloud"], face, 1)[0]
         _, _, _, _, si = env.step(t.astype(np.float32))
         c["Suc"] += int(si["metrics"]["Suc"])

@@ -348,7 +348,7 @@ def train_dexvlg_cmd(
     lr: float = typer.Option(1e-3, "--lr"),
     n_points: int = typer.Option(256, "--points", min=8, help="object points the PointNet sees"),
     hidden: int = typer.Option(256, "--hidden", min=8, help="width of the condition, flow and score MLPs"),
-    canonical_yaw: bool = typer.Option(False, "--canonical-yaw/--world-yaw",
+    canonical_yaw: bool = typer.Option(True, "--canonical-yaw/--world-yaw",
                                        help="turn cloud and grasp by the cloud's principal axis"),
     device: str = typer.Option("cpu", "--device", help="torch device: cpu or cuda"),
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads"),

@@ -56,11 +56,11 @@ class DexVLGModelConfig:
     flow_steps: int = 16
     samples: int = 32
     temperature: float = 1.0
-    canonical_yaw: bool = False
-    """Turn the cloud (and the grasp) about z by the points' principal axis (:func:`canonical_yaw`);
-    False: world axes (the fixed camera sees the object from one side, so world axes keep the
-    targets of round objects, turned to the camera by their symmetry, nearly constant, where a
-    principal axis of a partial view of a cube or a cylinder jumps about)."""
+    canonical_yaw: bool = True
+    """Turn the cloud (and the grasp) about z by the points' signed principal axis
+    (:func:`canonical_yaw`); the training targets of symmetric objects are turned to face that
+    axis (:func:`vlgsim.training.dexvlg.facing_point`). False: world axes (targets turned to the
+    camera): on the 11 library objects Suc 48 % against 70 % (README)."""
 
 
 def instruction_tokens(text: str, buckets: int) -> list[int]:
