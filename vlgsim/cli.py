@@ -336,28 +336,37 @@ def train_bc_cmd(
 
 @train_app.command("dexvlg")
 def train_dexvlg_cmd(
-    grasp_dir: Path = typer.Option(Path("runs/grasp_sets"), "--grasp-dir", help="grasp sets (vlgsim synth-grasps)"),
-    objects: str = typer.Option("", "--objects", help="comma-separated categories (default: every set in --grasp-dir)"),
+    grasp_dir: str = typer.Option("", "--grasp-dir",
+                                  help="grasp sets from vlgsim synth-grasps (default: the shipped grasp library)"),
+    objects: str = typer.Option("", "--objects", help="comma-separated categories (default: every object with a set)"),
     scenes: int = typer.Option(1000, "--scenes", min=1, help="env resets (seeds seed .. seed + scenes - 1)"),
     steps: int = typer.Option(3000, "--steps", min=1),
-    targets_per_scene: int = typer.Option(2, "--targets-per-scene", min=0,
-                                          help="valid grasps kept per scene, the camera's side first (0: all)"),
+    targets_per_scene: int = typer.Option(1, "--targets-per-scene", min=0,
+                                          help="lowest-energy valid grasps kept per scene, each turned by the "
+                                               "object's symmetry towards the camera (0: all, unturned)"),
     batch: int = typer.Option(128, "--batch", min=1),
     lr: float = typer.Option(1e-3, "--lr"),
+    n_points: int = typer.Option(256, "--points", min=8, help="object points the PointNet sees"),
+    hidden: int = typer.Option(256, "--hidden", min=8, help="width of the condition, flow and score MLPs"),
+    canonical_yaw: bool = typer.Option(True, "--canonical-yaw/--world-yaw",
+                                       help="turn cloud and grasp by the cloud's principal axis"),
     device: str = typer.Option("cpu", "--device", help="torch device: cpu or cuda"),
+    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(Path("runs/dexvlg"), "--out"),
 ):
     """Fit the DexVLG-style model (point cloud + instruction -> 31-D grasp by flow matching, ranked
-    by a score head) on env scenes labelled with the grasp sets; writes data.npz (reused when OUT
-    already has one), dexvlg.pt, log.jsonl, train.json, curve.png."""
+    by a score head) on env scenes labelled with the grasp library; writes data.npz (reused when
+    OUT already has one), dexvlg.pt, log.jsonl, train.json, curve.png."""
     from rich.progress import Progress
 
+    from vlgsim.policies.dexvlg import DexVLGModelConfig
     from vlgsim.training.dexvlg import DexVLGData, DexVLGTrainConfig, collect_dexvlg_data, train_dexvlg
 
     cats = tuple(o.strip() for o in objects.split(",") if o.strip())
-    cfg = DexVLGTrainConfig(grasp_dir=str(grasp_dir), categories=cats, scenes=scenes, steps=steps, batch=batch, lr=lr,
-                            device=device, seed=seed, targets_per_scene=targets_per_scene)
+    cfg = DexVLGTrainConfig(grasp_dir=grasp_dir, categories=cats, scenes=scenes, steps=steps, batch=batch, lr=lr,
+                            device=device, seed=seed, targets_per_scene=targets_per_scene, cpu_threads=threads,
+                            model=DexVLGModelConfig(n_points=n_points, hidden=hidden, canonical_yaw=canonical_yaw))
     out.mkdir(parents=True, exist_ok=True)
     data_path = out / "data.npz"
     with Progress() as bar:
@@ -372,7 +381,7 @@ def train_dexvlg_cmd(
     objs = ",".join(f'"{c}"' for c in cats) if cats else ""
     kw = f" --env-kwarg 'categories=[{objs}]'" if cats else ""
     typer.echo(f"{len(data.clouds)} scenes, {len(data.grasps)} target grasps: {data_path}\nmodel: {out / 'dexvlg.pt'}\n"
-               f"curve: {out / 'curve.png'}\nevaluate: vlgsim eval --env DexVLG-PartGrasp-v0 --policy dexvlg:{out} "
+               f"curve: {out / 'curve.png'}\nevaluate: vlgsim eval --env DexVLG-PartGrasp-v0 --policy dexvlg:{out}@1@0 "
                f"--seed 100000 --env-kwarg cloud=object{kw}")
 
 

@@ -12,7 +12,8 @@ from vlgsim.policies.dexvlg import DexVLGModelConfig, DexVLGNet, GraspCoder, obj
 from vlgsim.sim_eval.rollout import run_episode
 from vlgsim.training.dexvlg import DexVLGData, DexVLGTrainConfig, dexvlg_batch, dexvlg_losses, train_dexvlg
 
-TINY = DexVLGModelConfig(n_points=32, pc_dim=32, text_buckets=64, text_dim=8, hidden=32, flow_steps=4, samples=4)
+TINY = DexVLGModelConfig(n_points=32, pc_dim=32, text_buckets=64, text_dim=8, hidden=32, flow_steps=4, samples=4,
+                         canonical_yaw=False)
 
 
 def tiny_problem(n_scenes: int = 4) -> DexVLGData:
@@ -155,3 +156,89 @@ def test_policy_acts_in_the_env_and_hostile_inputs_are_recorded(tmp_path):
         assert res.failure_mode != "error", res.error
     finally:
         env.close()
+
+
+def test_symmetry_orders_of_the_library_objects():
+    from vlgsim.training.dexvlg import z_symmetry_order
+
+    assert [z_symmetry_order(c) for c in ("can", "apple", "bowl", "block", "box", "mug", "hammer")] == \
+        [72, 72, 72, 4, 2, 1, 1]
+
+
+def test_targets_are_the_lowest_energy_grasps_turned_towards_the_camera():
+    from types import SimpleNamespace
+
+    from vlgsim.grasp.dexterous import transform_grasp
+    from vlgsim.training.dexvlg import choose_targets, symmetric_copies
+
+    coder = GraspCoder()
+    q = (coder.lower + coder.upper) / 2
+    # block (order 4): two grasps on its -x side, the second of lower energy
+    grasps = np.array([make_grasp([-0.06, 0.0, 0.03], np.eye(3), q), make_grasp([-0.06, 0.0, 0.01], np.eye(3), q)])
+    gs = SimpleNamespace(category="block", scale=1.0, grasps=grasps, energy=np.array([2.0, 1.0]))
+    copies = symmetric_copies(grasps, 4)
+    assert copies.shape == (4, 2, GRASP_DIM)
+    np.testing.assert_allclose(copies[2, 0, :3], [0.06, 0.0, 0.03], atol=1e-9)  # turned by pi
+    pose = np.eye(4)
+    pose[:3, :3], pose[:2, 3] = rot_z(0.3), [0.02, -0.01]
+    cloud = np.c_[np.random.default_rng(0).normal([0.02, -0.01, 0.02], 0.01, (64, 3)), np.ones((64, 3))]
+    t = choose_targets(gs, np.array([0, 1]), pose, cloud, np.array([0.42, 0.0, 0.42]), k=1)
+    assert t.shape == (1, GRASP_DIM)
+    want = transform_grasp(copies[2, 1], pose)  # the low one, on the camera's (+x) side
+    np.testing.assert_allclose(t[0], want, atol=1e-6)
+    assert len(choose_targets(gs, np.array([0, 1]), pose, cloud, np.array([0.42, 0.0, 0.42]), k=0)) == 2
+
+
+def test_refinement_pushes_the_hand_out_of_the_observed_points():
+    from vlgsim.assets.shadow_hand import load_shadow_hand
+    from vlgsim.grasp.dexterous import forward_kinematics
+    from vlgsim.policies.dexvlg import REFINE_MARGIN_M, refine_grasp
+
+    hand = load_shadow_hand()
+    g = make_grasp([0.0, 0.0, 0.15], np.eye(3), (hand.lower + hand.upper) / 2)
+    links, centres, radii = hand.spheres()
+    X = forward_kinematics(hand, g)
+    world = np.einsum("sij,sj->si", X[links, :3, :3], centres) + X[links, :3, 3]
+    far = np.c_[np.random.default_rng(0).uniform(-0.3, 0.3, (500, 2)), np.full(500, 0.6)]
+    np.testing.assert_allclose(refine_grasp(hand, g, far), g)  # nothing near: unchanged
+    low = np.argsort(world[:, 2])[:5]  # points half a radius under the five lowest sphere centres
+    pts = world[low] - np.c_[np.zeros((5, 2)), radii[low] / 2]
+    r = refine_grasp(hand, g, pts, iterations=30)
+    assert 0 < np.linalg.norm(r[:3] - g[:3]) <= 0.02 + 1e-9 and np.all(r[3:] == g[3:])
+    moved = world + (r[:3] - g[:3])
+    from scipy.spatial import cKDTree
+
+    d, _ = cKDTree(pts).query(moved)
+    before, _ = cKDTree(pts).query(world)
+    assert (radii - d).max() < (radii - before).max() - 0.003 and (radii - d).max() < 0.02 + REFINE_MARGIN_M
+
+
+@pytest.mark.sim
+def test_train_command_learns_from_the_shipped_library(tmp_path):
+    """`vlgsim train dexvlg` with no --grasp-dir reads the shipped library: every target is a valid
+    library grasp of the instructed part, turned by the object's symmetry towards the cloud's signed
+    principal axis (the model's canonical frame)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from vlgsim.cli import app
+    from vlgsim.policies.dexvlg import canonical_yaw
+    from vlgsim.training.dexvlg import DexVLGData
+
+    res = CliRunner().invoke(app, ["train", "dexvlg", "--objects", "can,block", "--scenes", "6", "--steps", "3",
+                                   "--batch", "4", "--points", "32", "--hidden", "32", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    data = DexVLGData.load(tmp_path / "data.npz")
+    assert len(data.clouds) == len(data.grasps) == 6 and np.all(data.scene == np.arange(6))
+    assert any("can" in t for t in data.instructions) and any("block" in t for t in data.instructions)
+    for cloud, g, text in zip(data.clouds, data.grasps, data.instructions):
+        check_grasp(g)
+        obj = cloud[cloud[:, 2] > 0.003, :3]
+        centre = obj.mean(0)
+        assert np.linalg.norm(g[:2] - centre[:2]) < 0.12, (text, g[:3], centre)
+        if "can" in text:  # round: the wrist is turned to the side the cloud's signed principal axis points to
+            yaw = canonical_yaw(obj[:, :2])
+            assert (g[:2] - centre[:2]) @ [np.cos(yaw), np.sin(yaw)] > 0.02, (g[:3], centre, yaw)
+    assert json.loads((tmp_path / "train.json").read_text())["final"]["step"] == 3
+    assert "dexvlg:" in res.output and (tmp_path / "dexvlg.pt").exists()

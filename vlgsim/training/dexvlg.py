@@ -1,11 +1,14 @@
 """Training the DexVLG-style model (:mod:`vlgsim.policies.dexvlg`) on grasp sets with captions.
 
-**Data** (:func:`collect_dexvlg_data`): ``DexVLG-PartGrasp-v0`` resets over seeds ``seed ..
-seed + scenes - 1`` give the observation cloud (1024 x ``[xyz, rgb]``, world), the instruction
-and the object pose; the targets of a scene are the grasp set's valid grasps of the instructed
-part (with the instructed fingers up to one finger when any have them), transformed to the world
-frame, of which the ``targets_per_scene`` on the camera's side are kept (:func:`camera_side`).
-Scenes whose part has no valid grasp are skipped. Saved as ``data.npz``.
+**Data** (:func:`collect_dexvlg_data`): ``DexVLG-PartGrasp-v0`` resets (``cloud="object"``) over
+seeds ``seed .. seed + scenes - 1`` give the observation cloud (1024 x ``[xyz, rgb]``, world), the
+instruction and the object pose; the targets of a scene come from the grasp set (default: the
+shipped grasp library) of the object: its valid grasps of the instructed part (with the instructed
+fingers up to one finger when any have them), of which the ``targets_per_scene`` lowest-energy
+ones are kept, each turned by the object's rotation symmetry about its z axis
+(:func:`z_symmetry_order`) to the copy facing the camera (or the cloud's signed principal axis for
+a ``canonical_yaw`` model: :func:`facing_point`), in the world frame. Scenes whose part has no valid
+grasp are skipped. Saved as ``data.npz``.
 
 **Loss** (:func:`train_dexvlg`): per scene in a batch, one target grasp X_1 drawn among its
 targets and a fresh resampling of its object points; flow matching
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,20 +35,24 @@ import torch
 from torch import nn
 
 from vlgsim.grasp.dexterous import GRASP_DIM, rot6d_to_matrix, transform_grasp
-from vlgsim.policies.dexvlg import (DexVLGModelConfig, DexVLGNet, GraspCoder, object_points, save_dexvlg,
-                                    token_batch)
+from vlgsim.policies.dexvlg import (TABLE_CUT_M, DexVLGModelConfig, DexVLGNet, GraspCoder, canonical_yaw,
+                                    object_points, rot_z, save_dexvlg, token_batch)
 
 
 @dataclass
 class DexVLGTrainConfig:
-    grasp_dir: str = "runs/grasp_sets"
+    grasp_dir: str = ""
+    """Grasp sets written by ``vlgsim synth-grasps``; empty: the grasp library shipped with the
+    package (:func:`vlgsim.data.grasp_sets.load_library_set`)."""
     categories: tuple[str, ...] = ()
-    """Objects to train on (default: every object with a grasp-set file in ``grasp_dir``)."""
+    """Objects to train on (default: every object of the library, or with a grasp-set file in ``grasp_dir``)."""
     scenes: int = 1000
-    targets_per_scene: int = 2
-    """Keep this many of a scene's valid grasps: those whose wrist lies most towards the camera
-    (seen from the object's centroid, in the table plane). Fewer modes per observation: a small
-    model trained briefly averages far-apart modes into a grasp of none (0 = keep all)."""
+    targets_per_scene: int = 1
+    """Keep this many of a scene's valid grasps of the part: the lowest-energy ones, each turned
+    by the object's rotation symmetry (:func:`z_symmetry_order`) to the copy whose wrist lies most
+    towards the camera (:func:`camera_side`). One target per scene makes the target a function of
+    the observation (the object's pose up to its symmetry, the instruction): a small model
+    trained briefly averages far-apart modes into a grasp of none (0 = keep all, unturned)."""
     seed: int = 0
     steps: int = 3000
     batch: int = 128
@@ -78,8 +86,84 @@ class DexVLGData:
             return cls(**{k: z[k] for k in ("clouds", "instructions", "grasps", "scene", "seeds")})
 
 
-def available_categories(grasp_dir: str | Path) -> tuple[str, ...]:
-    return tuple(sorted({p.name.split("_s")[0] for p in Path(grasp_dir).glob("*_s*.npz") if ".tmp" not in p.name}))
+def available_categories(grasp_dir: str | Path = "") -> tuple[str, ...]:
+    """Objects with a grasp-set file in ``grasp_dir`` (empty: in the shipped library)."""
+    from vlgsim.data.grasp_sets import library_dir
+
+    d = Path(grasp_dir) if grasp_dir else library_dir()
+    return tuple(sorted({p.name.split("_s")[0] for p in d.glob("*_s*.npz") if ".tmp" not in p.name}))
+
+
+SYMMETRY_STEPS = 72
+"""Rotation order standing for "round" (5 degree steps): :func:`z_symmetry_order`."""
+
+
+@lru_cache(maxsize=64)
+def z_symmetry_order(category: str, scale: float = 1.0, tol_m: float = 0.001) -> int:
+    """Order n of the object's rotation symmetry about its own z axis: every part's mesh, turned by
+    2 pi / n, lies within ``tol_m`` (m) of itself. ``SYMMETRY_STEPS`` (72) for round objects (can,
+    cup, bowl, bottle, apple), 4 for the block, 2 for the box, 1 for none (mug, hammer, ...)."""
+    import trimesh
+
+    from vlgsim.assets.objects import object_geometry
+
+    parts = object_geometry(category, float(scale))
+    for n in (SYMMETRY_STEPS, 4, 2):
+        R = rot_z(2 * np.pi / n)
+        if all(trimesh.proximity.closest_point(p.mesh, p.mesh.vertices @ R.T)[1].max() <= tol_m for p in parts):
+            return n
+    return 1
+
+
+def symmetric_copies(grasps: np.ndarray, order: int) -> np.ndarray:
+    """Grasps (G, 31) in the object frame -> (order, G, 31): each turned about the object's z axis
+    by k 2 pi / order, k = 0 .. order - 1 (the same grasps of an object with that symmetry)."""
+    out = []
+    for k in range(order):
+        T = np.eye(4)
+        T[:3, :3] = rot_z(2 * np.pi * k / order)
+        out.append(transform_grasp(grasps, T))
+    return np.stack(out)
+
+
+def load_training_set(grasp_dir: str, category: str, scale: float):
+    """The grasp set of an object from ``grasp_dir`` (empty: the shipped library)."""
+    from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set, load_library_set
+
+    if not grasp_dir:
+        return load_library_set(category, scale)
+    path = grasp_set_path(Path(grasp_dir), category, scale)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} missing; rule: a grasp set for every training object")
+    return load_grasp_set(path)
+
+
+def facing_point(cloud: np.ndarray, camera_xyz: np.ndarray, canonical: bool) -> np.ndarray:
+    """The point (world, m) the targets are turned towards (:func:`choose_targets`): the camera;
+    with ``canonical`` (the model's ``canonical_yaw``), 1 m from the object points' centroid along
+    their signed principal axis (:func:`vlgsim.policies.dexvlg.canonical_yaw`), so a target is
+    the same grasp in the cloud's canonical frame whichever way the object is turned."""
+    if not canonical:
+        return np.asarray(camera_xyz, np.float64)
+    obj = cloud[cloud[:, 2] > TABLE_CUT_M, :3].astype(np.float64)
+    yaw = canonical_yaw(obj[:, :2])
+    return obj.mean(0) + [np.cos(yaw), np.sin(yaw), 0.0]
+
+
+def choose_targets(gs, idx: np.ndarray, object_pose: np.ndarray, cloud: np.ndarray, camera_xyz: np.ndarray,
+                   k: int) -> np.ndarray:
+    """World-frame targets (k, 31) of a scene from the grasp-set rows ``idx`` (see
+    ``DexVLGTrainConfig.targets_per_scene``), each the symmetric copy whose wrist lies most
+    towards ``camera_xyz`` (:func:`facing_point`); k = 0: all of them, unturned."""
+    if not k:
+        return transform_grasp(gs.grasps[idx], object_pose)
+    best = idx[np.argsort(gs.energy[idx], kind="stable")[:k]]
+    copies = symmetric_copies(gs.grasps[best], z_symmetry_order(gs.category, gs.scale))  # (n, k, 31)
+    world = transform_grasp(copies, object_pose)
+    out = []
+    for j in range(len(best)):
+        out.append(world[camera_side(world[:, j], cloud, camera_xyz)[0], j])
+    return np.stack(out)
 
 
 def scene_targets(gs, part: str, fingers: tuple[str, ...] | None) -> np.ndarray:
@@ -107,7 +191,6 @@ def camera_side(grasps_world: np.ndarray, cloud: np.ndarray, camera_xyz: np.ndar
 
 
 def collect_dexvlg_data(cfg: DexVLGTrainConfig, progress=None) -> DexVLGData:
-    from vlgsim.data.grasp_sets import grasp_set_path, load_grasp_set
     from vlgsim.envs.dexvlg_part_grasp import DexVLGPartGraspEnv
 
     cats = tuple(cfg.categories) or available_categories(cfg.grasp_dir)
@@ -121,19 +204,16 @@ def collect_dexvlg_data(cfg: DexVLGTrainConfig, progress=None) -> DexVLGData:
         obs, info = env.reset(seed=seed)
         key = (info["category"], float(info["scale"]))
         if key not in sets:
-            path = grasp_set_path(Path(cfg.grasp_dir), *key)
-            if not path.exists():
-                raise FileNotFoundError(f"{path} missing; rule: a grasp set for every training object")
-            sets[key] = load_grasp_set(path)
+            sets[key] = load_training_set(cfg.grasp_dir, *key)
         gs = sets[key]
         idx = scene_targets(gs, info["part"], tuple(info["fingers"]) or None)
         if progress:
             progress(i)
         if not len(idx):
             continue
-        world = transform_grasp(gs.grasps[idx], np.asarray(info["object_pose"]))
-        if cfg.targets_per_scene:
-            world = world[camera_side(world, obs["pointcloud"], np.asarray(env.camera.eye))[:cfg.targets_per_scene]]
+        world = choose_targets(gs, idx, np.asarray(info["object_pose"]), obs["pointcloud"],
+                               facing_point(obs["pointcloud"], np.asarray(env.camera.eye), cfg.model.canonical_yaw),
+                               cfg.targets_per_scene)
         grasps.append(world)
         scene += [len(clouds)] * len(world)
         clouds.append(obs["pointcloud"])
@@ -158,11 +238,11 @@ def _perturb(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def dexvlg_batch(data: DexVLGData, rows: np.ndarray, coder: GraspCoder, n_points: int, rng: np.random.Generator,
-                 device: str = "cpu") -> tuple[torch.Tensor, list[str], torch.Tensor]:
+                 device: str = "cpu", canonical: bool = False) -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """(points (B, N, 6) centred, instructions, target grasps (B, 31) in model coordinates)."""
     pts, targets = [], []
     for r in rows:
-        p, c, yaw = object_points(data.clouds[r], n_points, rng)
+        p, c, yaw = object_points(data.clouds[r], n_points, rng, canonical)
         pts.append(p)
         options = np.flatnonzero(data.scene == r)
         targets.append(coder.encode(data.grasps[rng.choice(options)], c, yaw))
@@ -208,7 +288,8 @@ def train_dexvlg(cfg: DexVLGTrainConfig, data: DexVLGData, out: Path, progress=N
     with open(out / "log.jsonl", "w") as f:
         for step in range(1, cfg.steps + 1):
             rows = rng.choice(n_scenes, cfg.batch, replace=n_scenes < cfg.batch)
-            points, texts, x1 = dexvlg_batch(data, rows, coder, cfg.model.n_points, rng, cfg.device)
+            points, texts, x1 = dexvlg_batch(data, rows, coder, cfg.model.n_points, rng, cfg.device,
+                                             cfg.model.canonical_yaw)
             flow, score = dexvlg_losses(model, points, texts, x1, gen)
             loss = flow + cfg.score_weight * score
             opt.zero_grad()
@@ -256,14 +337,55 @@ def plot_curve(log: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def grasp_errors(pred: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
-    """Distance (m) and rotation angle (rad) from a world grasp to the nearest of ``targets``
-    (nearest by position); a diagnostic for held-out scenes."""
+def grasp_errors(pred: np.ndarray, targets: np.ndarray) -> tuple[float, float, float]:
+    """Distance (m), rotation angle (rad) and mean absolute joint difference (rad) from a world
+    grasp to the nearest of ``targets`` (nearest by wrist position); a diagnostic for held-out scenes."""
     d = np.linalg.norm(targets[:, :3] - pred[:3], axis=1)
     k = int(np.argmin(d))
     R = rot6d_to_matrix(pred[3:9]).T @ rot6d_to_matrix(targets[k, 3:9])
-    return float(d[k]), float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1)))
+    return (float(d[k]), float(np.arccos(np.clip((np.trace(R) - 1) / 2, -1, 1))),
+            float(np.abs(pred[9:] - targets[k, 9:]).mean()))
 
 
-__all__ = ["DexVLGData", "DexVLGTrainConfig", "GRASP_DIM", "collect_dexvlg_data", "dexvlg_batch", "dexvlg_losses",
-           "train_dexvlg"]
+@dataclass
+class HeldOutError:
+    """A predicted grasp against the nearest valid grasp of the instructed part (the grasp set's
+    grasps and their copies under the object's symmetry, world frame)."""
+
+    seed: int
+    category: str
+    part: str
+    position_m: float
+    rotation_rad: float
+    joints_rad: float
+
+
+def held_out_errors(policy, seeds, categories=(), grasp_dir: str = "") -> list[HeldOutError]:
+    """:class:`HeldOutError` of ``policy`` (reset/act) on ``DexVLG-PartGrasp-v0`` scenes
+    (``cloud="object"``) over ``seeds``; no physics is stepped."""
+    from vlgsim.envs.dexvlg_part_grasp import DexVLGPartGraspEnv
+
+    env = DexVLGPartGraspEnv(categories=tuple(categories) or available_categories(grasp_dir), cloud="object")
+    sets, out = {}, []
+    try:
+        for seed in seeds:
+            obs, info = env.reset(seed=int(seed))
+            key = (info["category"], float(info["scale"]))
+            if key not in sets:
+                sets[key] = load_training_set(grasp_dir, *key)
+            gs = sets[key]
+            idx = np.nonzero((gs.part == info["part"]) & gs.valid)[0]
+            if not len(idx):
+                continue
+            policy.reset(obs["instruction"], info)
+            g = policy.act(obs)
+            copies = symmetric_copies(gs.grasps[idx], z_symmetry_order(*key)).reshape(-1, GRASP_DIM)
+            e = grasp_errors(g, transform_grasp(copies, np.asarray(info["object_pose"])))
+            out.append(HeldOutError(int(seed), info["category"], info["part"], *e))
+    finally:
+        env.close()
+    return out
+
+
+__all__ = ["DexVLGData", "DexVLGTrainConfig", "GRASP_DIM", "HeldOutError", "collect_dexvlg_data", "dexvlg_batch",
+           "dexvlg_losses", "held_out_errors", "symmetric_copies", "train_dexvlg", "z_symmetry_order"]
