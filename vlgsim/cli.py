@@ -400,6 +400,9 @@ def train_grpo_cmd(
     lr: float = typer.Option(1e-5, "--lr"),
     difficulty: str = typer.Option("exp", "--difficulty", help="UniVG-R1 difficulty weight: exp, linear, log or none"),
     warm_start: int = typer.Option(-1, "--warm-start", help="SFT steps on ground truth first (-1: 300 for the tiny model, else 0)"),
+    warm_start_format_rate: float = typer.Option(1.0, "--warm-start-format-rate",
+                                                 help="fraction of warm-start answers in the think/answer format "
+                                                      "(the rest bare): where --reward format starts"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: 1 for the tiny model)"),
     seed: int = typer.Option(0, "--seed"),
     protocol: str = typer.Option("vlgsim", "--protocol",
@@ -419,6 +422,7 @@ def train_grpo_cmd(
                             num_generations=num_generations, prompts_per_step=prompts_per_step,
                             max_completion_length=max_completion_length, learning_rate=lr,
                             difficulty=None if difficulty == "none" else difficulty, warm_start_steps=warm_start,
+                            warm_start_format_rate=warm_start_format_rate,
                             torch_threads=threads, seed=seed, protocol=protocol, reward=reward,
                             save_steps=save_steps, resume=resume, extra=_parse_kv(trainer_arg))
     except ValueError as e:

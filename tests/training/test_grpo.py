@@ -22,6 +22,7 @@ from vlgsim.training.rewards import make_reward_func
 
 pytestmark = pytest.mark.sim
 FAST = dict(steps=3, warm_start_steps=300, torch_threads=1)
+GRPO_RISE_STEPS, GRPO_RISE_WARM, GRPO_RISE_MIN = 20, 600, 0.05
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,22 @@ def test_format_reward_run_writes_tensorboard_checkpoints_and_resumes(assets, tm
     assert all(r["reward"] == pytest.approx(r["rewards/format_tags/mean"]) for r in rows)
     with pytest.raises(ValueError, match="reward 'length'"):
         GRPORunConfig(reward="length")
+
+
+def test_format_reward_rises_from_a_partly_formatted_warm_start(assets, tmp_path):
+    """The tiny fixed problem of scripts/grpo_format_seeds.py, shortened: a warm start where a quarter of the
+    targets carry the think/answer format, then GRPO on the graded format reward raises it."""
+    model, data = assets
+    cfg = GRPORunConfig(model=str(model), data=str(data), tasks=("grasp",), warm_start_steps=GRPO_RISE_WARM,
+                        warm_start_format_rate=0.25, reward="format_tags", difficulty=None, steps=GRPO_RISE_STEPS,
+                        num_generations=16, max_completion_length=36, learning_rate=1e-3, torch_threads=1,
+                        save_steps=GRPO_RISE_STEPS, extra=dict(lr_scheduler_type="constant"))
+    s = train_grpo(cfg, tmp_path)
+    tags = [r["format_tags"] for r in s["rewards"]]
+    assert [r["reward"] for r in s["rewards"]] == pytest.approx(tags)  # the graded format is the one optimised
+    assert 0.0 < np.mean(tags[:5]) < 0.5, tags  # the warm start leaves the format present but rare
+    assert np.mean(tags[-5:]) > np.mean(tags[:5]) + GRPO_RISE_MIN, tags
+    with pytest.raises(ValueError, match="warm_start_format_rate"):
+        GRPORunConfig(warm_start_format_rate=1.5)
+    with pytest.raises(ValueError, match="protocol"):
+        GRPORunConfig(warm_start_format_rate=0.5, protocol="realvlg-r1")

@@ -86,6 +86,11 @@ class GRPORunConfig:
     """Supervised steps on the ground-truth answers before GRPO; -1: 300 when the tiny random
     model is built here (so its completions parse and rewards differ within a group), else 0."""
     warm_start_lr: float = 1e-3
+    warm_start_format_rate: float = 1.0
+    """Fraction of the warm start's targets written in the ``<think>...</think><answer>...</answer>``
+    format; the others are the bare answer the no-think prompt asks for. The warm-started model
+    then emits the format at about this rate, which GRPO with ``reward="format"`` must raise
+    (a controlled starting point; ``vlgsim`` protocol only)."""
     protocol: str = "vlgsim"
     """``vlgsim`` (vlgsim's prompts and rewards) or ``realvlg-r1`` (RealVLG-R1's format prompts,
     answer formats and reward functions: :mod:`vlgsim.training.rewards`)."""
@@ -117,6 +122,11 @@ class GRPORunConfig:
             raise ValueError(f"reward {self.reward!r}; rule: one of {', '.join(REWARD_CHOICES)}")
         if self.protocol not in ("vlgsim", "realvlg-r1"):
             raise ValueError(f"protocol {self.protocol!r}; rule: vlgsim or realvlg-r1")
+        if not 0.0 <= self.warm_start_format_rate <= 1.0:
+            raise ValueError(f"warm_start_format_rate {self.warm_start_format_rate!r}; rule: in [0, 1]")
+        if self.warm_start_format_rate < 1.0 and (self.protocol != "vlgsim" or not self.think):
+            raise ValueError("warm_start_format_rate < 1 needs protocol='vlgsim' with think=True (the bare answer "
+                             "is the vlgsim no-think format)")
         if self.num_generations < 2:
             raise ValueError(f"num_generations {self.num_generations}; rule: >= 2 (advantages are group-relative)")
         for name in ("steps", "prompts_per_step", "max_completion_length", "n_samples"):
@@ -267,10 +277,13 @@ def oracle_answer(task: str, solution: Any, think: bool = True, protocol: str = 
 
 
 def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: float = 1e-3, seed: int = 0,
-               think: bool = True, protocol: str = "vlgsim") -> list[float]:
+               think: bool = True, protocol: str = "vlgsim", format_rate: float = 1.0) -> list[float]:
     """A few supervised steps (one prompt each, loss on the answer tokens only) on the
     ground-truth answers, so that a randomly initialised model emits the answer format and
-    GRPO gets rewards that differ within a group. Returns the losses."""
+    GRPO gets rewards that differ within a group. The learning rate decays linearly to 0, so
+    the model settles on the average of its targets rather than the last few. With
+    ``format_rate`` < 1 that fraction of the targets is in the think/answer format and the rest
+    is the bare answer. Returns the losses."""
     import torch
     from tqdm.auto import tqdm
 
@@ -279,6 +292,7 @@ def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: fl
     tok = processor.tokenizer
     rng = random.Random(seed)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
     model.train()
     losses = []
     for _ in tqdm(range(steps), desc="warm start (SFT on ground truth)"):
@@ -287,7 +301,8 @@ def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: fl
         msgs = [{"role": "user", "content": [{"type": "image", "image": row["image"]}, {"type": "text", "text": text}]}]
         enc = processor.apply_chat_template([msgs], add_generation_prompt=True, tokenize=True, return_dict=True,
                                             return_tensors="pt")
-        answer = oracle_answer(row["task"], row["solution"], think, protocol) + tok.eos_token
+        formatted = think and (format_rate >= 1.0 or rng.random() < format_rate)
+        answer = oracle_answer(row["task"], row["solution"], formatted, protocol) + tok.eos_token
         ans = tok(answer, add_special_tokens=False, return_tensors="pt")["input_ids"]
         n_prompt = enc["input_ids"].shape[1]
         batch = {k: v for k, v in enc.items() if k not in ("input_ids", "attention_mask", "mm_token_type_ids")}
@@ -301,6 +316,7 @@ def warm_start(model, processor, rows: list[dict], steps: int, learning_rate: fl
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
         losses.append(loss.item())
     return losses
 
@@ -549,7 +565,8 @@ def _train_grpo(cfg: GRPORunConfig, out: Path) -> dict:
     resume_from = last_checkpoint(out) if cfg.resume else None
     if resume_from is not None:
         ws_steps = 0  # the checkpoint holds the weights after the warm start and the steps done
-    ws_losses = warm_start(model, processor, rows, ws_steps, cfg.warm_start_lr, cfg.seed, cfg.think, cfg.protocol)
+    ws_losses = warm_start(model, processor, rows, ws_steps, cfg.warm_start_lr, cfg.seed, cfg.think, cfg.protocol,
+                           cfg.warm_start_format_rate)
     components = RewardComponents(use_format=cfg.use_format, protocol=cfg.protocol)
     reward_funcs = [make_reward_func(None, use_format=cfg.use_format, protocol=cfg.protocol), *components.funcs()]
     Trainer, LogCallback = _trainer_class()
