@@ -268,13 +268,12 @@ class GraspEnergy:
                                                 (self.spheres, h.sphere_r, self.all_spheres,
                                                  self.weights.link_bar_threshold_m, self._link_bar_pairs)):
             args = [points, radius, act, self.other_points, thr]
-            found = self._compact(K.find_barrier_pairs, (B, points.shape[1], self.other_points.shape[0]), args, pairs)
+            found = self._compact(K.find_barrier_pairs, (B, points.shape[1]), args, pairs)
             if found.shape[0]:
                 wp.launch(K.part_barrier, dim=found.shape[0], inputs=args + [found, T["bar"]], device=d)
         args = [self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link, h.box_center,
                 h.box_half]
-        found = self._compact(K.find_object_in_hand, (B, self.obj_points.shape[0], h.cap_r.shape[0] + h.box_link.shape[0]),
-                              args, self._pen_pairs)
+        found = self._compact(K.find_object_in_hand, (B, self.obj_points.shape[0]), args, self._pen_pairs)
         if found.shape[0]:
             wp.launch(K.object_in_hand, dim=found.shape[0], inputs=args + [found, T["pen"], self.pen_depth], device=d)
         args = [self.wp_mesh.id, self.spheres, h.sphere_r, self.max_dist]

@@ -142,13 +142,15 @@ def find_barrier_pairs(points: wp.array2d(dtype=wp.vec3), radius: wp.array(dtype
     """The (hand, hand point, other-part point) triples inside the barrier's range, compacted
     into ``pairs`` (``count[0]`` of them): :func:`part_barrier` runs on these only, so the
     tape's adjoint pass skips the far pairs (nearly all of them). No gradient flows here."""
-    b, f, k = wp.tid()
+    b, f = wp.tid()
     if active[b, f] == 0.0:
         return
-    if wp.length(points[b, f] - other_points[k]) - radius[f] < d_thr:
-        slot = wp.atomic_add(count, 0, 1)
-        if slot < pairs.shape[0]:
-            pairs[slot] = wp.vec3i(b, f, k)
+    x = points[b, f]
+    for k in range(other_points.shape[0]):  # a loop, not a launch dimension: less per-thread overhead on CPU
+        if wp.length(x - other_points[k]) - radius[f] < d_thr:
+            slot = wp.atomic_add(count, 0, 1)
+            if slot < pairs.shape[0]:
+                pairs[slot] = wp.vec3i(b, f, k)
 
 
 @wp.kernel
@@ -205,11 +207,13 @@ def find_object_in_hand(obj_points: wp.array(dtype=wp.vec3), cap_a: wp.array2d(d
                         box_half: wp.array(dtype=wp.vec3), count: wp.array(dtype=int), pairs: wp.array(dtype=wp.vec3i)):
     """The (hand, object point, hand primitive) triples with the point inside the primitive,
     compacted into ``pairs`` for :func:`object_in_hand` (no gradient flows here)."""
-    b, o, p = wp.tid()
-    if primitive_sdf(obj_points[o], b, p, cap_a, cap_b, cap_r, link_R, link_p, box_link, box_center, box_half) < 0.0:
-        slot = wp.atomic_add(count, 0, 1)
-        if slot < pairs.shape[0]:
-            pairs[slot] = wp.vec3i(b, o, p)
+    b, o = wp.tid()
+    x = obj_points[o]
+    for p in range(cap_r.shape[0] + box_link.shape[0]):
+        if primitive_sdf(x, b, p, cap_a, cap_b, cap_r, link_R, link_p, box_link, box_center, box_half) < 0.0:
+            slot = wp.atomic_add(count, 0, 1)
+            if slot < pairs.shape[0]:
+                pairs[slot] = wp.vec3i(b, o, p)
 
 
 @wp.kernel
