@@ -215,10 +215,26 @@ class GraspEnergy:
         self.pen_depth, self.spen_depth, self.table_depth = (wp.zeros(B, device=device) for _ in range(3))
         self.tip_r = wp.zeros(5, device=device)
         self.all_spheres = wp.array(np.ones((B, self.h.sphere_r.shape[0]), np.float32), dtype=float, device=device)
+        S, O, P, N = self.h.sphere_r.shape[0], self.obj_points.shape[0], len(hand.capsules) + len(hand.boxes), \
+            self.other_points.shape[0]
+        self._count = wp.zeros(1, dtype=int, device=device)
+        self._pen_pairs = wp.zeros(B * O * P, dtype=wp.vec3i, device=device)
+        self._in_obj_pairs = wp.zeros(B * S, dtype=wp.vec2i, device=device)
+        self._tip_bar_pairs = wp.zeros(B * 5 * N, dtype=wp.vec3i, device=device)
+        self._link_bar_pairs = wp.zeros(B * S * N, dtype=wp.vec3i, device=device)
 
     def set_weights(self, weights: EnergyWeights) -> None:
         self.weights = weights
         self.w.assign(weights.vector())
+
+    def _compact(self, finder, dim, inputs, pairs) -> wp.array:
+        """Run ``finder`` (no gradient) to list the few elements of a contact term that are
+        active (inside the barrier range, penetrating), and return them: the taped kernel then
+        runs over those only, so the adjoint pass does not replay the many inactive ones. The
+        energy and its gradient are those of the dense launch (up to float summation order)."""
+        self._count.zero_()
+        wp.launch(finder, dim=dim, inputs=inputs + [self._count, pairs], device=self.device, record_tape=False)
+        return pairs[: min(int(self._count.numpy()[0]), pairs.shape[0])]
 
     def _points(self, link, local, out):
         wp.launch(K.link_points, dim=out.shape, inputs=[self.link_R, self.link_p, link, local, out], device=self.device)
@@ -247,17 +263,23 @@ class GraspEnergy:
         wp.launch(K.force_closure, dim=B, inputs=[self.force, self.torque, T["fc"]], device=d)
         wp.launch(K.palm_distance, dim=B, inputs=[self.wp_mesh.id, self.palm, self.weights.palm_d0_m, self.max_dist,
                                                   T["palm"]], device=d)
-        wp.launch(K.part_barrier, dim=(B, 5, self.other_points.shape[0]),
-                  inputs=[self.tips, self.tip_r, active, self.other_points, self.weights.bar_threshold_m, T["bar"]],
-                  device=d)
-        wp.launch(K.part_barrier, dim=(B, self.spheres.shape[1], self.other_points.shape[0]),  # every link
-                  inputs=[self.spheres, h.sphere_r, self.all_spheres, self.other_points, self.weights.link_bar_threshold_m,
-                          T["bar"]], device=d)
-        wp.launch(K.object_in_hand, dim=(B, self.obj_points.shape[0]),
-                  inputs=[self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link,
-                          h.box_center, h.box_half, T["pen"], self.pen_depth], device=d)
-        wp.launch(K.hand_in_object, dim=(B, h.sphere_r.shape[0]),
-                  inputs=[self.wp_mesh.id, self.spheres, h.sphere_r, self.max_dist, T["pen"], self.pen_depth], device=d)
+        for points, radius, act, thr, pairs in ((self.tips, self.tip_r, active, self.weights.bar_threshold_m,
+                                                 self._tip_bar_pairs),  # fingertips, then every link
+                                                (self.spheres, h.sphere_r, self.all_spheres,
+                                                 self.weights.link_bar_threshold_m, self._link_bar_pairs)):
+            args = [points, radius, act, self.other_points, thr]
+            found = self._compact(K.find_barrier_pairs, (B, points.shape[1]), args, pairs)
+            if found.shape[0]:
+                wp.launch(K.part_barrier, dim=found.shape[0], inputs=args + [found, T["bar"]], device=d)
+        args = [self.obj_points, self.cap_a, self.cap_b, h.cap_r, self.link_R, self.link_p, h.box_link, h.box_center,
+                h.box_half]
+        found = self._compact(K.find_object_in_hand, (B, self.obj_points.shape[0]), args, self._pen_pairs)
+        if found.shape[0]:
+            wp.launch(K.object_in_hand, dim=found.shape[0], inputs=args + [found, T["pen"], self.pen_depth], device=d)
+        args = [self.wp_mesh.id, self.spheres, h.sphere_r, self.max_dist]
+        found = self._compact(K.find_hand_in_object, (B, h.sphere_r.shape[0]), args, self._in_obj_pairs)
+        if found.shape[0]:
+            wp.launch(K.hand_in_object, dim=found.shape[0], inputs=args + [found, T["pen"], self.pen_depth], device=d)
         wp.launch(K.self_penetration, dim=(B, h.pairs.shape[0]),
                   inputs=[self.spheres, h.sphere_r, h.pairs, T["spen"], self.spen_depth], device=d)
         wp.launch(K.below_table, dim=(B, h.sphere_r.shape[0]), inputs=[self.spheres, h.sphere_r, self.table_z,

@@ -1,0 +1,68 @@
+"""Why grasps of one part are not held: optimise N grasps (the pipeline's first batch, seed
+[0, k]), then for each one the touching links and the part each is nearest, and under gravity
+along each of the six axes the drift of the object's origin (footprint) and of its centre of
+mass (cm) and the turn (degrees), every direction run (no early stop). The grasps are kept in
+runs/hold_diag_{object}_{part}.npz and reused (REOPT=1 optimises again).
+
+    python scripts/dex_hold_diag.py bottle neck 8
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vlgsim.assets.objects import GRASPABLE_PARTS
+from vlgsim.grasp import dex_validate as V
+from vlgsim.grasp.dex_energy import GraspEnergy
+from vlgsim.grasp.dex_pipeline import ObjectSetup
+from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
+from vlgsim.sim.dex_hand import grasp_to_qpos
+
+cat, part, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = ObjectSetup(cat, 1.0, 0, "cpu")
+k = GRASPABLE_PARTS[cat].index(part)
+path = Path(f"runs/hold_diag_{cat}_{part}.npz")
+if path.exists() and not os.environ.get("REOPT"):
+    z = np.load(path)
+    grasps, pen = z["grasps"], z["pen"]
+else:
+    cfg = SynthesisConfig()
+    e = GraspEnergy(s.hand, s.obj, part, n, contacts_on_part=cfg.contacts_on_part)
+    rng = np.random.default_rng([0, k])
+    t = time.time()
+    x0, act = initial_grasps(s.hand, s.asset.part(part).mesh, n, rng, cfg, s.obj.surface_points[s.obj.surface_part != k])
+    res = optimize(e, x0, act, cfg, rng)
+    grasps, pen = res.grasps, e.evaluate(res.grasps, res.active)["pen_depth"]
+    print(f"optimised {n} grasps in {time.time() - t:.0f} s")
+    path.parent.mkdir(exist_ok=True)
+    np.savez(path, grasps=grasps, pen=pen)
+sim, com = s.validator.sim, s.validator.com_local
+print(f"{cat} mass {s.validator.mass:.3f} kg, centre of mass {np.round(com[:3], 3)} m (object frame)")
+for i, g in enumerate(grasps):
+    qpos = grasp_to_qpos(g)
+    squeeze = qpos.copy()
+    squeeze[6:] = V.closing_targets(s.hand, g, s.obj.mesh)
+    sim.place_object(np.eye(4))
+    sim.set_hand(qpos, squeeze)
+    sim.step(V.SETTLE_STEPS * V.PHYSX_SUBSTEPS)
+    contacts = sim.hand_contacts()
+    nearest = {}
+    if contacts:
+        d = s.obj.part_distances(np.array([p for _, p in contacts]))
+        for (name, _), row in zip(contacts, d):
+            nearest.setdefault(name, set()).add(s.obj.part_names[int(np.argmin(row))])
+    drift = []
+    for direction in V.DIRECTIONS:
+        sim.place_object(np.eye(4))
+        sim.set_hand(qpos, squeeze)
+        sim.step(V.SETTLE_STEPS * V.PHYSX_SUBSTEPS)
+        P0 = sim.object_pose.copy()
+        sim.step(V.HOLD_STEPS * V.PHYSX_SUBSTEPS, object_force=direction * 9.81 * s.validator.mass)
+        P1 = sim.object_pose
+        turn = np.degrees(np.arccos(np.clip((np.trace(P1[:3, :3] @ P0[:3, :3].T) - 1) / 2, -1, 1)))
+        drift.append(f"{100 * np.linalg.norm(P1[:3, 3] - P0[:3, 3]):.1f}/{100 * np.linalg.norm((P1 @ com - P0 @ com)[:3]):.1f}cm/{turn:.0f}deg")
+    print(i, f"pen {1000 * pen[i]:.1f} mm", {n_: sorted(v) for n_, v in nearest.items()}, "origin/com/turn per +x -x +y -y +z -z:",
+          " ".join(drift), flush=True)
