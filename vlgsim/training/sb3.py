@@ -46,6 +46,7 @@ class SB3Config:
     obs: str = "grasp"
     checkpoint_steps: int = 10_000
     normalize_obs: bool = True
+    normalize_reward: bool = False
     ppo_kwargs: dict = field(default_factory=lambda: dict(
         n_steps=500, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
@@ -91,9 +92,11 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
     venv = SubprocVecEnv(thunks, start_method="spawn") if cfg.n_envs > 1 else DummyVecEnv(thunks)
     venv = VecMonitor(venv)
     norm_path = out / "vecnormalize.pkl"
-    if cfg.normalize_obs:
+    normalize = cfg.normalize_obs or cfg.normalize_reward
+    if normalize:
         venv = (VecNormalize.load(str(norm_path), venv) if resume and norm_path.exists()
-                else VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0))
+                else VecNormalize(venv, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward, clip_obs=10.0,
+                                  gamma=cfg.ppo_kwargs.get("gamma", 0.99) if cfg.algo == "ppo" else 0.99))
     log_path, jsonl_path = out / "episodes.csv", out / "log.jsonl"
 
     class EpisodeLog(BaseCallback):
@@ -123,7 +126,7 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
 
     def save():
         model.save(out / "model.zip")
-        if cfg.normalize_obs:
+        if normalize:
             venv.save(str(norm_path))
 
     Algo = PPO if cfg.algo == "ppo" else SAC
