@@ -299,7 +299,8 @@ def train_sb3_cmd(
                     max_episode_steps=max_episode_steps, obs=obs)
     train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
-               f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
+               f"evaluate: vlgsim eval --env {env} --policy sb3:{out} "
+               f"--env-kwarg obs_mode={'grasp_state' if obs == 'grasp' else 'state'} "
                f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
 
 

@@ -1,16 +1,21 @@
 """Reinforcement learning with stable-baselines3 on closed-loop vlgsim tasks (state obs).
 
-``train_sb3`` trains PPO or SAC on ``obs_mode="state"`` with a ``control_mode`` (default
-``pd_ee_delta_pose``) in vectorised envs (``SubprocVecEnv``, one process each when
+``train_sb3`` trains PPO or SAC in vectorised envs (``SubprocVecEnv``, one process each when
 ``n_envs > 1``) on the env's ``normalized_dense`` reward (PickCube-v1's staging: reach
-``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5). Observation
-(``obs="target"``, default): :func:`vlgsim.envs.wrappers.target_state`, the robot plus the
-instructed object relative to the TCP (PickCube-v1's ``tcp_to_obj_pos`` idea); ``obs="state"``:
+``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5).
+
+``obs="grasp"`` (default, the RL task): observation ``RealVLGGraspEnv.grasp_state`` (robot, TCP
+pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size and
+rise), 4-D action [dx, dy, dz, gripper] with the TCP held pointing down at a fixed yaw
+(:class:`vlgsim.envs.wrappers.GraspStateTopDown` over ``pd_ee_delta_pose``), the reach stage
+pulling to the object's box centre (``reach_point="center"``), no reset render
+(``ground_truth=False``), observations normalised by ``VecNormalize`` (``vecnormalize.pkl``).
+``obs="target"``: :func:`vlgsim.envs.wrappers.target_state` with the 7-D action; ``obs="state"``:
 the raw state vector. Privileged state: the instruction is not an input.
 
 Logs: every finished episode (return, success, length) to ``episodes.csv`` and ``log.jsonl``
 as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
-Checkpoints ``model.zip`` every ``checkpoint_steps``; ``resume=True`` loads it and trains
+Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``; ``resume=True`` loads it and trains
 the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
 ``train.json`` and ``curve.png`` (return and success against environment steps).
 """
@@ -137,13 +142,17 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
         model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
     model.set_logger(configure(str(out / "sb3"), ["csv", "tensorboard"]))
     t0, done_before = time.perf_counter(), model.num_timesteps
+    meta_path = out / "train.json"
+    prev_meta = json.loads(meta_path.read_text()) if resume and meta_path.exists() else {}
+    if not resume:  # the checkpoints of a run stopped early still load as sb3:OUT (algo, obs, normalisation)
+        meta_path.write_text(json.dumps(dict(asdict(cfg), status="running"), indent=1, default=str))
     model.learn(total_timesteps=max(cfg.total_steps - done_before, 0), callback=EpisodeLog(),
                 progress_bar=progress_bar, reset_num_timesteps=not resume)
     wall = time.perf_counter() - t0
     save()
     venv.close()
-    prev = json.loads((out / "train.json").read_text()).get("wall_s_total", 0.0) if resume and (out / "train.json").exists() else 0.0
-    (out / "train.json").write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1), wall_s_total=round(prev + wall, 1),
+    prev = prev_meta.get("wall_s_total", 0.0)
+    meta_path.write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1), wall_s_total=round(prev + wall, 1),
                                                     num_timesteps=int(model.num_timesteps), resumed_at=done_before if resume else None),
                                                indent=1, default=str))
     plot_curve(log_path, out / "curve.png", title=f"{cfg.algo.upper()} on {cfg.env_id}")
