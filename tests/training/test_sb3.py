@@ -140,3 +140,22 @@ def test_ppo_on_one_fixed_scene_learns_to_move_toward_the_object(tmp_path):
     (r0, d0), (r1, d1) = rollout(SB3Policy(tmp_path / "before")), rollout(SB3Policy(tmp_path / "after"))
     env.close()
     assert d1 < d0 - 0.05 and r1 > r0, (d0, d1, r0, r1)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_floats = st.floats(allow_nan=True, allow_infinity=True, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_floats, min_size=4, max_size=4), st.lists(st.floats(-1, 1), min_size=4, max_size=4))
+def test_topdown_action_is_bounded_or_names_the_rule(action, quat):
+    """Any 4 numbers and any orientation: a 7-D action inside [-1, 1] with the rotation part of norm <= 1,
+    or (non-finite / zero quaternion) a ValueError naming the rule."""
+    try:
+        a = topdown_action(action, quat)
+    except ValueError as e:
+        assert "rule:" in str(e)
+        assert not np.all(np.isfinite(action)) or np.linalg.norm(quat) < 1e-6
+        return
+    assert a.shape == (7,) and np.all(np.abs(a) <= 1) and np.linalg.norm(a[3:6]) <= 1 + 1e-6
