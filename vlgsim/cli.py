@@ -283,10 +283,11 @@ def train_sb3_cmd(
     steps: int = typer.Option(20_000, "--steps", min=1),
     n_envs: int = typer.Option(2, "--n-envs", min=1, help="vectorised envs (one process each when > 1)"),
     seed: int = typer.Option(0, "--seed"),
-    max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
+    max_episode_steps: int = typer.Option(50, "--max-episode-steps", min=1),
     out: Path = typer.Option(Path("runs/sb3"), "--out"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
-    obs: str = typer.Option("target", "--obs", help="target (robot + instructed object relative to the TCP) or state"),
+    obs: str = typer.Option("grasp", "--obs", help="grasp (privileged grasp state, 4-D top-down xyz + gripper action), "
+                            "target (robot + instructed object relative to the TCP) or state"),
     resume: bool = typer.Option(False, "--resume", help="load OUT/model.zip and train the remaining steps"),
 ):
     """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, log.jsonl, sb3/ (TensorBoard),
@@ -298,7 +299,8 @@ def train_sb3_cmd(
                     max_episode_steps=max_episode_steps, obs=obs)
     train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
-               f"evaluate: vlgsim eval --env {env} --policy sb3:{out} --env-kwarg obs_mode=state "
+               f"evaluate: vlgsim eval --env {env} --policy sb3:{out} "
+               f"--env-kwarg obs_mode={'grasp_state' if obs == 'grasp' else 'state'} "
                f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
 
 

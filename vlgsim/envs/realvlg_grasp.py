@@ -37,7 +37,10 @@ from vlgsim.sim.grasp_primitive import LIFT_SUCCESS_M, GraspPlan, classify_outco
 from vlgsim.sim.maniskill_env import TabletopBackendEnv
 
 GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
-OBS_MODES = ("rgbd", "state", "rgbd+state")
+OBS_MODES = ("rgbd", "state", "rgbd+state", "grasp_state")
+REACH_POINTS = ("origin", "center")
+GRASP_STATE_DIM = 9 + 9 + 7 + 1 + 3 + 7 + 3 + 1
+"""Length of :meth:`RealVLGGraspEnv.grasp_state` (``obs_mode="grasp_state"``)."""
 MAX_GRASP_LABELS = 64
 """Rows of the padded ground-truth grasp arrays in ``info`` (``n_grasps`` of them are labels)."""
 NEAR_TARGET_M = 0.30
@@ -58,9 +61,17 @@ def _pad_rows(rows: list, width: int) -> np.ndarray:
 class RealVLGGraspEnv(TabletopBackendEnv):
     def __init__(self, *args, obs_mode: str = "rgbd", action_mode: Optional[str] = None,
                  control_mode: Optional[str] = None, split: str = "seen", n_objects=(3, 8),
-                 record_frames: bool = False, scene: Optional[TabletopScene] = None, **kwargs):
+                 record_frames: bool = False, scene: Optional[TabletopScene] = None, reach_point: str = "origin",
+                 ground_truth: bool = True, **kwargs):
         """``scene``: an explicit scene spec (e.g. a reconstructed twin) used at every reset
-        instead of sampling one per seed; its camera is the env's camera unless ``camera`` is given."""
+        instead of sampling one per seed; its camera is the env's camera unless ``camera`` is given.
+        ``reach_point``: where the dense reward's reach stage pulls the TCP: ``"origin"`` (the
+        object's base, the default) or ``"center"`` (the centre of its bounding box, what a
+        top-down grasp closes on; the RL setting). ``ground_truth=False`` (closed loop only):
+        no reset render and no image labels in ``info`` (RL on state does not read them)."""
+        if reach_point not in REACH_POINTS:
+            raise ValueError(f"reach_point {reach_point!r}; rule: one of {REACH_POINTS}")
+        self.reach_point, self.want_ground_truth = reach_point, bool(ground_truth)
         if scene is not None and not isinstance(scene, TabletopScene):
             raise ValueError(f"scene of type {type(scene).__name__}; rule: a TabletopScene (see vlgsim.real2sim.reconstruct.load_scene)")
         self.fixed_scene = scene
@@ -71,6 +82,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         action_mode = action_mode or ("control" if control_mode else "grasp_rect")
         if action_mode not in GRASP_ACTION_MODES + ("control",):
             raise ValueError(f"action_mode {action_mode!r}; rule: one of {GRASP_ACTION_MODES + ('control',)}")
+        if action_mode in GRASP_ACTION_MODES and not ground_truth:
+            raise ValueError(f"ground_truth=False with action_mode {action_mode!r}; rule: image grasp actions need the "
+                             "reset image (use it with a control_mode)")
         if action_mode in GRASP_ACTION_MODES:
             if control_mode not in (None, "pd_ee_pose"):
                 raise ValueError(f"control_mode {control_mode!r} with action_mode {action_mode!r}; rule: grasp "
@@ -109,7 +123,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self._hold_ticks = torch.zeros(self.num_envs, dtype=torch.int32, device=self.device)
         self._is_grasped = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._z0 = None
-        self._needs_labels = True  # labelled at the first get_info, once poses are applied (GPU sim too)
+        self._target_box = None
+        self._needs_labels = self.want_ground_truth  # labelled at the first get_info, once poses are applied (GPU sim too)
 
     def _label_scene(self):
         """Render once; the target's ground truth in each sub-scene is computed from that frame
@@ -135,6 +150,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self._obs_cache = None
         if "state" in self.vlg_obs_mode:
             obs["state"] = self.state_vector()
+        if self.vlg_obs_mode == "grasp_state":
+            obs["grasp_state"] = self.grasp_state()
         return obs
 
     def _flatten_raw_obs(self, obs):
@@ -152,6 +169,43 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         onehot[torch.arange(B), torch.as_tensor(self.target_slot)] = 1
         return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), self.agent.tcp.pose.raw_pose,
                           poses.reshape(B, -1), onehot, self._target_rise()[:, None]], 1).float()
+
+    def grasp_state(self) -> torch.Tensor:
+        """(B, GRASP_STATE_DIM = 40) float32, the privileged RL observation in the style of ManiSkill's
+        PickCube-v1: qpos 9 (rad, gripper m), qvel 9, TCP pose 7 [x, y, z, qw, qx, qy, qz], is_grasped 1,
+        the instructed object's bounding-box centre relative to the TCP 3 (world frame, m), its pose 7,
+        its bounding-box half extents 3 (object frame, m), its rise above its start 1 (m). World frame."""
+        tcp = self.agent.tcp.pose.raw_pose
+        B = self.num_envs
+        pose = self.object_poses()[torch.arange(B), torch.as_tensor(self.target_slot)]
+        _, half = self._target_box_local()
+        return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), tcp, self._is_grasped.float()[:, None],
+                          self._target_center() - tcp[:, :3], pose, half, self._target_rise()[:, None]], 1).float()
+
+    def _target_box_local(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3) centre and (B, 3) half extents of the target's collision-mesh bounding box in its
+        own frame (m), computed once per episode."""
+        if self._target_box is None:
+            from mani_skill.utils.geometry.trimesh_utils import get_component_meshes, merge_meshes
+            from sapien import physx
+
+            c, h = np.zeros((self.num_envs, 3), np.float32), np.zeros((self.num_envs, 3), np.float32)
+            for i, k in enumerate(np.asarray(self.target_slot).tolist()):
+                ent = self.object_slots[k]._objs[i]
+                mesh = merge_meshes([m for comp in ent.components if isinstance(comp, physx.PhysxRigidBaseComponent)
+                                     for m in get_component_meshes(comp)])
+                if mesh is not None:
+                    lo, hi = mesh.bounds
+                    c[i], h[i] = (lo + hi) / 2, (hi - lo) / 2
+            self._target_box = (torch.as_tensor(c, device=self.device), torch.as_tensor(h, device=self.device))
+        return self._target_box
+
+    def _target_center(self) -> torch.Tensor:
+        """(B, 3) world position of the target's bounding-box centre (m)."""
+        from mani_skill.utils.geometry.rotation_conversions import quaternion_apply
+
+        pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+        return pose[:, :3] + quaternion_apply(pose[:, 3:], self._target_box_local()[0])
 
     def _empty_slots(self) -> torch.Tensor:
         """(B, max_objects) bool: slot k of sub-scene i holds no object of its scene."""
@@ -206,12 +260,15 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             succ, fail = info["success"].cpu().numpy(), info["fail"].cpu().numpy()  # one device sync, not B
             modes = ["none" if s else "wrong_object" if f else "missed" for s, f in zip(succ, fail)]
         errors = self._outcome[2] if self._outcome is not None else [""] * B
-        info.update(failure_mode=modes, error=errors, ground_truth=self.ground_truth)
+        info.update(failure_mode=modes, error=errors)
+        if self.want_ground_truth:
+            info["ground_truth"] = self.ground_truth
         return info
 
     def compute_dense_reward(self, obs, action, info):
         tcp = self.agent.tcp.pose.p
-        reach = 1 - torch.tanh(5 * torch.linalg.norm(self._target_pos() - tcp, dim=1))
+        goal = self._target_center() if self.reach_point == "center" else self._target_pos()
+        reach = 1 - torch.tanh(5 * torch.linalg.norm(goal - tcp, dim=1))
         grasped = self._is_grasped.float()
         lift = torch.clamp(self._target_rise() / LIFT_SUCCESS_M, 0, 1)
         reward = reach + grasped + 2 * lift * grasped

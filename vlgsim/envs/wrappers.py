@@ -44,6 +44,8 @@ class NumpySingleEnv(gym.Wrapper):
         if "state" in mode:
             n = base.state_vector().shape[-1]
             spaces["state"] = gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)
+        if mode == "grasp_state":
+            spaces["grasp_state"] = gym.spaces.Box(-np.inf, np.inf, (base.grasp_state().shape[-1],), np.float32)
         spaces["instruction"] = gym.spaces.Text(INSTRUCTION_MAX_LEN, charset=INSTRUCTION_CHARSET)
         self.observation_space = gym.spaces.Dict(spaces)
 
@@ -141,3 +143,63 @@ class TargetState(gym.ObservationWrapper):
 
     def observation(self, obs):
         return target_state(obs["state"])
+
+
+TOPDOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
+"""TCP orientation [qw, qx, qy, qz] (world) pointing straight down, fingers closing along world y."""
+TOPDOWN_ROT_GAIN = -1.0 / 0.1
+"""Normalised ``pd_ee_delta_pose`` rotation action per radian of orientation error: the Panda's
+controller turns at most 0.1 rad a step, and ManiSkill scales the normalised rotation by
+``rot_lower`` (-0.1), hence the sign."""
+
+
+def topdown_action(action, tcp_quat) -> np.ndarray:
+    """A 4-D action [dx, dy, dz, gripper] in [-1, 1] (normalised ``pd_ee_delta_pose`` translation, world
+    frame; gripper -1 closed, 1 open) as the 7-D ``pd_ee_delta_pose`` action whose rotation part turns the
+    TCP (quaternion ``tcp_quat`` [qw, qx, qy, qz], world) back to :data:`TOPDOWN_QUAT`: the agent
+    moves a gripper that keeps pointing down at a fixed yaw."""
+    from scipy.spatial.transform import Rotation
+
+    a = np.asarray(action, np.float64).reshape(-1)
+    q = np.asarray(tcp_quat, np.float64).reshape(-1)
+    if a.shape != (4,) or not np.all(np.isfinite(a)):
+        raise ValueError(f"top-down action {a[:8]} of shape {a.shape}; rule: 4 finite numbers [dx, dy, dz, gripper]")
+    if q.shape != (4,) or not np.all(np.isfinite(q)) or np.linalg.norm(q) < 1e-6:
+        raise ValueError(f"TCP quaternion {q}; rule: 4 finite numbers [qw, qx, qy, qz], not all zero")
+    cur, goal = Rotation.from_quat(q[[1, 2, 3, 0]]), Rotation.from_quat(TOPDOWN_QUAT[[1, 2, 3, 0]])
+    rot = (goal * cur.inv()).as_rotvec() * TOPDOWN_ROT_GAIN
+    n = np.linalg.norm(rot)
+    rot = rot / n if n > 1 else rot
+    return np.r_[np.clip(a[:3], -1, 1), rot, np.clip(a[3], -1, 1)].astype(np.float32)
+
+
+class GraspStateTopDown(gym.Wrapper):
+    """The RL task of ``vlgsim train sb3 --obs grasp``: observation the env's ``grasp_state``
+    (a plain ``Box``, see :meth:`RealVLGGraspEnv.grasp_state`), action 4-D [dx, dy, dz, gripper]
+    (:func:`topdown_action`: the TCP is held pointing down at a fixed yaw). Wrap an env made with
+    ``obs_mode="grasp_state", control_mode="pd_ee_delta_pose"``."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Dict) or "grasp_state" not in space.spaces:
+            raise ValueError(f"GraspStateTopDown needs a Dict observation with 'grasp_state', got {space}; rule: make "
+                             "the env with obs_mode='grasp_state'")
+        if env.action_space.shape[-1] != 7:
+            raise ValueError(f"GraspStateTopDown needs a 7-D pd_ee_delta_pose action, got {env.action_space}")
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, space["grasp_state"].shape[-1:], np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+        self._quat = TOPDOWN_QUAT
+
+    def _obs(self, obs):
+        x = np.asarray(_np(obs["grasp_state"]), np.float32).reshape(-1)
+        self._quat = x[21:25]
+        return x
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return self._obs(obs), info
+
+    def step(self, action):
+        obs, r, te, tr, info = self.env.step(topdown_action(action, self._quat))
+        return self._obs(obs), r, te, tr, info

@@ -1,5 +1,7 @@
 """A trained stable-baselines3 model as a vlgsim policy (``sb3:PATH``, PATH = model.zip or
-the folder ``vlgsim train sb3`` wrote). It acts on the observation's ``state`` vector."""
+the folder ``vlgsim train sb3`` wrote). It acts on the observation's ``state`` vector, or, for
+models trained with ``--obs grasp``, on ``grasp_state`` (env made with ``obs_mode="grasp_state"``),
+normalised with the run's ``vecnormalize.pkl``, its 4-D top-down action sent as ``pd_ee_delta_pose``."""
 
 from __future__ import annotations
 
@@ -27,11 +29,20 @@ class SB3Policy:
         algo, self.obs = cfg.get("algo", "ppo"), cfg.get("obs", "state")  # runs before the obs option: raw state
         self.model = (SAC if algo == "sac" else PPO).load(path, device="cpu")
         self.deterministic = deterministic
+        self.obs_rms = None
+        norm = path.parent / "vecnormalize.pkl"
+        if cfg.get("normalize_obs") and norm.exists():
+            import pickle
+
+            vn = pickle.loads(norm.read_bytes())  # SB3's VecNormalize (without its envs): the running obs statistics
+            self.obs_rms, self.clip_obs, self.epsilon = vn.obs_rms, vn.clip_obs, vn.epsilon
 
     def reset(self, instruction: str, info: dict) -> None:
         pass
 
     def act(self, observation: dict) -> np.ndarray:
+        if self.obs == "grasp":
+            return self._act_grasp(observation)
         if "state" not in observation:
             raise ValueError("sb3 policies act on the 'state' observation; rule: make the env with obs_mode='state'")
         x = np.asarray(observation["state"], np.float32)
@@ -41,6 +52,21 @@ class SB3Policy:
             x = target_state(x)
         action, _ = self.model.predict(x, deterministic=self.deterministic)
         return action
+
+    def _act_grasp(self, observation: dict) -> np.ndarray:
+        from vlgsim.envs.wrappers import topdown_action
+
+        if "grasp_state" not in observation:
+            raise ValueError("this sb3 model acts on the 'grasp_state' observation; rule: make the env with "
+                             "obs_mode='grasp_state' and control_mode='pd_ee_delta_pose'")
+        x = np.asarray(observation["grasp_state"], np.float32).reshape(-1)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"grasp_state has non-finite values {x[~np.isfinite(x)][:4]}; rule: finite numbers")
+        z = x
+        if self.obs_rms is not None:
+            z = np.clip((x - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon), -self.clip_obs, self.clip_obs)
+        action, _ = self.model.predict(z.astype(np.float32), deterministic=self.deterministic)
+        return topdown_action(action, x[21:25])
 
 
 @register_policy("sb3")

@@ -1,16 +1,21 @@
 """Reinforcement learning with stable-baselines3 on closed-loop vlgsim tasks (state obs).
 
-``train_sb3`` trains PPO or SAC on ``obs_mode="state"`` with a ``control_mode`` (default
-``pd_ee_delta_pose``) in vectorised envs (``SubprocVecEnv``, one process each when
+``train_sb3`` trains PPO or SAC in vectorised envs (``SubprocVecEnv``, one process each when
 ``n_envs > 1``) on the env's ``normalized_dense`` reward (PickCube-v1's staging: reach
-``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5). Observation
-(``obs="target"``, default): :func:`vlgsim.envs.wrappers.target_state`, the robot plus the
-instructed object relative to the TCP (PickCube-v1's ``tcp_to_obj_pos`` idea); ``obs="state"``:
+``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5).
+
+``obs="grasp"`` (default, the RL task): observation ``RealVLGGraspEnv.grasp_state`` (robot, TCP
+pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size and
+rise), 4-D action [dx, dy, dz, gripper] with the TCP held pointing down at a fixed yaw
+(:class:`vlgsim.envs.wrappers.GraspStateTopDown` over ``pd_ee_delta_pose``), the reach stage
+pulling to the object's box centre (``reach_point="center"``), no reset render
+(``ground_truth=False``), observations normalised by ``VecNormalize`` (``vecnormalize.pkl``).
+``obs="target"``: :func:`vlgsim.envs.wrappers.target_state` with the 7-D action; ``obs="state"``:
 the raw state vector. Privileged state: the instruction is not an input.
 
 Logs: every finished episode (return, success, length) to ``episodes.csv`` and ``log.jsonl``
 as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
-Checkpoints ``model.zip`` every ``checkpoint_steps``; ``resume=True`` loads it and trains
+Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``; ``resume=True`` loads it and trains
 the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
 ``train.json`` and ``curve.png`` (return and success against environment steps).
 """
@@ -26,10 +31,12 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from vlgsim.envs.wrappers import StateOnly, TargetState
+from vlgsim.envs.wrappers import GraspStateTopDown, StateOnly, TargetState
 
 ALGOS = ("ppo", "sac")
-OBS_KINDS = ("target", "state")
+OBS_KINDS = ("grasp", "target", "state")
+GRASP_ENV_KWARGS = {"reach_point": "center", "ground_truth": False}
+"""What ``obs="grasp"`` adds to the env: reach reward to the object's box centre, no reset render."""
 
 
 @dataclass
@@ -40,21 +47,29 @@ class SB3Config:
     n_envs: int = 2
     seed: int = 0
     env_kwargs: dict = field(default_factory=lambda: {"n_objects": [1, 1]})
-    max_episode_steps: int = 100
-    obs: str = "target"
+    max_episode_steps: int = 50
+    obs: str = "grasp"
     checkpoint_steps: int = 10_000
-    ppo_kwargs: dict = field(default_factory=lambda: dict(n_steps=512, batch_size=256, n_epochs=8, gamma=0.9,
-                                                          gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
-                                                          target_kl=0.2))
+    normalize_obs: bool = True
+    normalize_reward: bool = False
+    ppo_kwargs: dict = field(default_factory=lambda: dict(
+        n_steps=500, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+        target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
 def _make_env(cfg: SB3Config, rank: int):
     def thunk():
+        import torch
+
         import vlgsim  # noqa: F401  (registers envs in worker processes)
 
-        kw = dict(obs_mode="state", control_mode="pd_ee_delta_pose") | cfg.env_kwargs
+        torch.set_num_threads(1)  # tiny tensors: threads only contend with the other env processes
+        if cfg.obs == "grasp":
+            kw = dict(obs_mode="grasp_state", control_mode="pd_ee_delta_pose") | GRASP_ENV_KWARGS | cfg.env_kwargs
+        else:
+            kw = dict(obs_mode="state", control_mode="pd_ee_delta_pose") | cfg.env_kwargs
         env = gym.make(cfg.env_id, max_episode_steps=cfg.max_episode_steps, **kw)
-        env = TargetState(env) if cfg.obs == "target" else StateOnly(env)
+        env = {"grasp": GraspStateTopDown, "target": TargetState, "state": StateOnly}[cfg.obs](env)
         env.reset(seed=cfg.seed + 10_000 * rank)
         return env
 
@@ -66,18 +81,27 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
     from stable_baselines3 import PPO, SAC
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor, VecNormalize
 
     if cfg.algo not in ALGOS:
         raise ValueError(f"algo {cfg.algo!r}; rule: one of {ALGOS}")
     if cfg.obs not in OBS_KINDS:
         raise ValueError(f"obs {cfg.obs!r}; rule: one of {OBS_KINDS}")
+    import torch
+
+    torch.set_num_threads(1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resume = resume and (out / "model.zip").exists()
     thunks = [_make_env(cfg, i) for i in range(cfg.n_envs)]
     venv = SubprocVecEnv(thunks, start_method="spawn") if cfg.n_envs > 1 else DummyVecEnv(thunks)
     venv = VecMonitor(venv)
+    norm_path = out / "vecnormalize.pkl"
+    normalize = cfg.normalize_obs or cfg.normalize_reward
+    if normalize:
+        venv = (VecNormalize.load(str(norm_path), venv) if resume and norm_path.exists()
+                else VecNormalize(venv, norm_obs=cfg.normalize_obs, norm_reward=cfg.normalize_reward, clip_obs=10.0,
+                                  gamma=cfg.ppo_kwargs.get("gamma", 0.99) if cfg.algo == "ppo" else 0.99))
     log_path, jsonl_path = out / "episodes.csv", out / "log.jsonl"
 
     class EpisodeLog(BaseCallback):
@@ -98,12 +122,17 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
                     self.f.flush()
                     self.j.flush()
             if self.num_timesteps // cfg.checkpoint_steps != (self.num_timesteps - self.training_env.num_envs) // cfg.checkpoint_steps:
-                self.model.save(out / "model.zip")
+                save()
             return True
 
         def _on_training_end(self):
             self.f.close()
             self.j.close()
+
+    def save():
+        model.save(out / "model.zip")
+        if normalize:
+            venv.save(str(norm_path))
 
     Algo = PPO if cfg.algo == "ppo" else SAC
     if resume:
@@ -113,15 +142,19 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
         model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
     model.set_logger(configure(str(out / "sb3"), ["csv", "tensorboard"]))
     t0, done_before = time.perf_counter(), model.num_timesteps
+    meta_path = out / "train.json"
+    prev_meta = json.loads(meta_path.read_text()) if resume and meta_path.exists() else {}
+    if not resume:  # the checkpoints of a run stopped early still load as sb3:OUT (algo, obs, normalisation)
+        meta_path.write_text(json.dumps(dict(asdict(cfg), status="running"), indent=1, default=str))
     model.learn(total_timesteps=max(cfg.total_steps - done_before, 0), callback=EpisodeLog(),
                 progress_bar=progress_bar, reset_num_timesteps=not resume)
     wall = time.perf_counter() - t0
-    model.save(out / "model.zip")
+    save()
     venv.close()
-    prev = json.loads((out / "train.json").read_text()).get("wall_s_total", 0.0) if resume and (out / "train.json").exists() else 0.0
-    (out / "train.json").write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1), wall_s_total=round(prev + wall, 1),
+    prev = prev_meta.get("wall_s_total", 0.0)
+    meta_path.write_text(json.dumps(dict(asdict(cfg), wall_s=round(wall, 1), wall_s_total=round(prev + wall, 1),
                                                     num_timesteps=int(model.num_timesteps), resumed_at=done_before if resume else None),
-                                               indent=1))
+                                               indent=1, default=str))
     plot_curve(log_path, out / "curve.png", title=f"{cfg.algo.upper()} on {cfg.env_id}")
     return model
 
