@@ -61,6 +61,9 @@ class Waypoint:
     """Hold here this many steps once reached (gripper closing/opening)."""
     max_ticks: int = 60
     rot_tol: float = 0.08
+    turn_deg: float = 0.0
+    """The turn about world z (degrees, + counter-clockwise from above) this waypoint stands for:
+    the motion planner refuses a path that turns the gripper the other way (a factor violation)."""
 
 
 def _yaw_of(R: Rotation) -> float:
@@ -135,6 +138,8 @@ class BimanualExpert:
         if self.joint_mode:
             self.planners = task.backend.arm_planners()
             self.n_arm = self.planners["left"].n_arm
+            # the episode's plans repeat when the episode does (RRT-Connect's and the IK's sampling)
+            self.planners["left"].worker.seed(task.episode_seed)
             q = task.backend.qpos().astype(np.float64)
             for i, a in enumerate(ARMS):
                 self.runners[a].hold_q = q[i, : self.n_arm].copy()
@@ -248,7 +253,7 @@ class BimanualExpert:
         for tcp in be.tcp_poses():  # bodies in (or at) either gripper move with it: not obstacles
             exclude |= {n for n, p in zip(self.task.movable, poses) if np.linalg.norm(p[:3] - tcp[:3]) < 0.08}
         res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
-                                        start_pos_world=cur_pos)
+                                        start_pos_world=cur_pos, turn_deg=wp.turn_deg)
         traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
         n = int(np.ceil(np.linalg.norm(wp.pos - cur_pos) / wp.speed_m))
         if len(traj) > 1 and n > len(traj):  # no faster than the waypoint's speed (m per control step)
@@ -301,7 +306,8 @@ class BimanualExpert:
                 if s.rotate_deg:  # turn the held object about +z at the hand-over point
                     turned = Rotation.from_euler("z", np.deg2rad(s.rotate_deg)) * cur_rot
                     wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02),
-                            Waypoint(goal_tcp, turned, -1.0, tol_m=0.015, rot_tol=0.05, max_ticks=60)]
+                            Waypoint(goal_tcp, turned, -1.0, tol_m=0.015, rot_tol=0.05, max_ticks=60,
+                                     turn_deg=s.rotate_deg)]
                     return wps
                 wps.append(Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02))
                 return wps
@@ -313,7 +319,7 @@ class BimanualExpert:
         if s.skill == "rotate":
             turned = Rotation.from_euler("z", np.deg2rad(s.rotate_deg)) * cur_rot
             down = np.r_[cur_pos[:2], cur_pos[2] - s.lift_m + 0.004]
-            return [Waypoint(cur_pos, turned, -1.0, tol_m=0.02, rot_tol=0.05, max_ticks=60),
+            return [Waypoint(cur_pos, turned, -1.0, tol_m=0.02, rot_tol=0.05, max_ticks=60, turn_deg=s.rotate_deg),
                     Waypoint(down, turned, -1.0, tol_m=0.008, speed_m=0.015, rot_tol=0.1),
                     Waypoint(down, turned, 1.0, ticks=5, tol_m=0.02, rot_tol=0.2),
                     Waypoint(down + [0, 0, 0.10], turned, 1.0, tol_m=0.03, rot_tol=0.2),
