@@ -37,7 +37,7 @@ ENV_INDEX: dict[str, IndexEntry] = {
     "Bimanual-BottlesBin-v0": IndexEntry(_B + "bottles_bin", 200),
     "Bimanual-Pour-v0": IndexEntry(_B + "pour", 250),
     "Bimanual-SlideLid-v0": IndexEntry(_B + "slide_lid", 110),
-    "Bimanual-HandoverRotate-v0": IndexEntry(_B + "handover_rotate", 200),
+    "Bimanual-HandoverRotate-v0": IndexEntry(_B + "handover_rotate", 260),
     "Bimanual-ShelfPlace-v0": IndexEntry(_B + "shelf_place", 150),
     "Bimanual-MoveCanPot-v0": IndexEntry(_B + "move_can_pot", 140),
     "Bimanual-PickDualBottles-v0": IndexEntry(_B + "dual_bottles", 90),

@@ -44,6 +44,11 @@ DOWN_REACH_M = 0.40
 """ALOHA: beyond this horizontal distance from its base (m) a ViperX cannot hold the gripper
 pointing straight down at carry height; a place there tilts the gripper outwards."""
 MAX_TILT_RAD = 0.9
+WRIST_MID_YAW_RAD = {"aloha": 0.0, "panda": np.pi / 4}
+"""Per embodiment: the gripper's yaw (about world z, pointing down) with the last arm joint at
+mid-range, relative to its home yaw. ViperX: wrist_rotate 0 at home, range +-pi; Panda: joint 7
+is pi/4 at home, range +-2.90, and the yaw falls as it rises. A pick that precedes a turn centres
+its wrist there, pre-turned by half the turn the other way."""
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -390,8 +395,11 @@ class BimanualExpert:
         yaw = float(np.arctan2(ax[1], ax[0])) - np.pi / 2  # TCP y-axis (closing) along the narrow axis
         step = np.pi / 2 if abs(hs[horiz[0]] - hs[horiz[1]]) < 1e-3 else np.pi
         cands = [_down(yaw + k * step) for k in range(-4, 5)]
-        # a pick that precedes a turn starts half a turn the other way: the wrist stays in range
-        ref = Rotation.from_euler("z", -np.deg2rad(s.rotate_deg) / 2) * cur_rot
+        # a pick that precedes a turn starts half a turn the other way from the wrist's mid-range:
+        # the wrist stays in range
+        ref = cur_rot
+        if s.rotate_deg:
+            ref = Rotation.from_euler("z", WRIST_MID_YAW_RAD[self.embodiment] - np.deg2rad(s.rotate_deg) / 2) * cur_rot
         rot = _closest(cands, ref)
         depth = min(0.02, hs[vertical])
         gz = max(top_z - depth, table_z + 0.012)
