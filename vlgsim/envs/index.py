@@ -35,7 +35,7 @@ ENV_INDEX: dict[str, IndexEntry] = {
     "Bimanual-StackBowls-v0": IndexEntry(_B + "stack_bowls", 170),
     "Bimanual-HangRing-v0": IndexEntry(_B + "hang_ring", 130),
     "Bimanual-BottlesBin-v0": IndexEntry(_B + "bottles_bin", 200),
-    "Bimanual-Pour-v0": IndexEntry(_B + "pour", 250),
+    "Bimanual-Pour-v0": IndexEntry(_B + "pour", 300),
     "Bimanual-SlideLid-v0": IndexEntry(_B + "slide_lid", 110),
     "Bimanual-HandoverRotate-v0": IndexEntry(_B + "handover_rotate", 260),
     "Bimanual-ShelfPlace-v0": IndexEntry(_B + "shelf_place", 150),

@@ -49,6 +49,8 @@ WRIST_MID_YAW_RAD = {"aloha": 0.0, "panda": np.pi / 4}
 mid-range, relative to its home yaw. ViperX: wrist_rotate 0 at home, range +-pi; Panda: joint 7
 is pi/4 at home, range +-2.90, and the yaw falls as it rises. A pick that precedes a turn centres
 its wrist there, pre-turned by half the turn the other way."""
+TILT_STEPS = 3
+"""A tilt (pouring) is planned as this many equal turns, and so is the way back."""
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -340,9 +342,16 @@ class BimanualExpert:
         if s.skill == "tilt":
             # about the horizontal axis across the table (world x): the object's top swings
             # towards +y for a positive angle
-            tilted = Rotation.from_euler("x", -np.deg2rad(s.tilt_deg)) * cur_rot
-            return [Waypoint(cur_pos, tilted, -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=60, ticks=10),
-                    Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=60)]
+            # in TILT_STEPS screw motions there and back: a big turn in one plan can leave the straight
+            # screw for an RRT path that swings the cup (and throws the ball) or hits a wrist limit
+            fr = np.linspace(0.0, 1.0, TILT_STEPS + 1)[1:]
+            tilts = [Rotation.from_euler("x", -np.deg2rad(s.tilt_deg) * f) * cur_rot for f in fr]
+            # on the way (not where it pours or ends) a waypoint only needs to be passed roughly
+            wps = [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25) for R in tilts[:-1]]
+            wps.append(Waypoint(cur_pos, tilts[-1], -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=40, ticks=10))
+            wps += [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25) for R in tilts[-2::-1]]
+            wps.append(Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=40))
+            return wps
         raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat, "
                          "lift, slide, tilt")
 
