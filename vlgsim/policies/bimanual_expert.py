@@ -9,7 +9,10 @@ arm gets to its current waypoint depends on the env's control mode:
 - ``pd_joint_pos`` (motion-planned): ``mplib`` plans a collision-free joint trajectory to
   each waypoint around the table and the other bodies (:mod:`vlgsim.sim.arm_planner`:
   straight screw motion first, RRT-Connect around obstacles otherwise) and the arm follows
-  it one control step per sample; ALOHA demos use this mode (14-D joint actions).
+  it one control step per sample; ALOHA demos use this mode (14-D joint actions). The planner
+  is seeded with the episode seed at reset (an episode's plans repeat), and a waypoint that
+  turns the held object (``rotate``, a turning ``give``) refuses paths that turn the gripper
+  against the instructed sense (the instructed factor) and replans.
 - ``pd_ee_delta_pose``: each arm servoes its TCP towards the waypoint (the controller's IK
   does the joints).
 
