@@ -54,6 +54,9 @@ is pi/4 at home, range +-2.90, and the yaw falls as it rises. A pick that preced
 its wrist there, pre-turned by half the turn the other way."""
 TILT_STEPS = 3
 """A tilt (pouring) is planned as this many equal turns, and so is the way back."""
+TILT_SPEED_RAD = 0.05
+"""Turning speed of a tilt (rad per control step, 1 rad/s at 20 Hz): a faster turn flings the ball
+past the bowl."""
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -71,6 +74,8 @@ class Waypoint:
     """Hold here this many steps once reached (gripper closing/opening)."""
     max_ticks: int = 60
     rot_tol: float = 0.08
+    turn_speed_rad: float = 0.0
+    """If > 0: the gripper turns no faster than this (rad per control step; motion-planned mode)."""
     turn_deg: float = 0.0
     """The turn about world z (degrees, + counter-clockwise from above) this waypoint stands for:
     the motion planner refuses a path that turns the gripper the other way (a factor violation)."""
@@ -266,6 +271,9 @@ class BimanualExpert:
                                         start_pos_world=cur_pos, turn_deg=wp.turn_deg)
         traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
         n = int(np.ceil(np.linalg.norm(wp.pos - cur_pos) / wp.speed_m))
+        if wp.turn_speed_rad > 0:  # no faster than the waypoint's turning speed either
+            cur_rot = self.task.backend.tcp_poses()[ARMS.index(r.arm)]
+            n = max(n, int(np.ceil((wp.rot * _body_rot(cur_rot).inv()).magnitude() / wp.turn_speed_rad)))
         if len(traj) > 1 and n > len(traj):  # no faster than the waypoint's speed (m per control step)
             t = np.linspace(0, len(traj) - 1, n)
             traj = np.stack([np.interp(t, np.arange(len(traj)), traj[:, j]) for j in range(traj.shape[1])], axis=1)
@@ -350,10 +358,13 @@ class BimanualExpert:
             fr = np.linspace(0.0, 1.0, TILT_STEPS + 1)[1:]
             tilts = [Rotation.from_euler("x", -np.deg2rad(s.tilt_deg) * f) * cur_rot for f in fr]
             # on the way (not where it pours or ends) a waypoint only needs to be passed roughly
-            wps = [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25) for R in tilts[:-1]]
-            wps.append(Waypoint(cur_pos, tilts[-1], -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=40, ticks=10))
-            wps += [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25) for R in tilts[-2::-1]]
-            wps.append(Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=40))
+            w = TILT_SPEED_RAD
+            wps = [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25, turn_speed_rad=w) for R in tilts[:-1]]
+            wps.append(Waypoint(cur_pos, tilts[-1], -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=40, ticks=10,
+                                turn_speed_rad=w))
+            wps += [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25, turn_speed_rad=w)
+                    for R in tilts[-2::-1]]
+            wps.append(Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=40, turn_speed_rad=w))
             return wps
         raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat, "
                          "lift, slide, tilt")
