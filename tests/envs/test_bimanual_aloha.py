@@ -1,9 +1,6 @@
 """The ALOHA embodiment (two ViperX 300 from gym-aloha's compiled MJCF) and the mplib
 motion-planned expert, on real SAPIEN physics and a real mplib planner (its side venv)."""
 
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,24 +14,6 @@ import vlgsim  # noqa: F401
 from vlgsim.assets.viperx import FINGER_RANGE_M, HOME_QPOS, viperx_urdf
 from vlgsim.policies import make_policy
 from vlgsim.sim_eval.rollout import run_episode
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def mplib_venv():
-    """The mplib side venv (make setup builds it; built here if missing, like the lerobot one)."""
-    venv = Path(os.environ.get("VLGSIM_MPLIB_VENV", sys.prefix + "-mplib"))
-    if not (venv / ".mplib-ready").exists():
-        subprocess.run(["bash", str(REPO / "scripts/setup_mplib_venv.sh"), sys.executable, str(venv)], check=True,
-                       timeout=900)
-    old = os.environ.get("VLGSIM_MPLIB_VENV")
-    os.environ["VLGSIM_MPLIB_VENV"] = str(venv)
-    yield venv
-    if old is None:
-        os.environ.pop("VLGSIM_MPLIB_VENV", None)
-    else:
-        os.environ["VLGSIM_MPLIB_VENV"] = old
 
 
 def test_viperx_urdf_keeps_the_mjcf_kinematics_limits_and_meshes():

@@ -9,7 +9,10 @@ arm gets to its current waypoint depends on the env's control mode:
 - ``pd_joint_pos`` (motion-planned): ``mplib`` plans a collision-free joint trajectory to
   each waypoint around the table and the other bodies (:mod:`vlgsim.sim.arm_planner`:
   straight screw motion first, RRT-Connect around obstacles otherwise) and the arm follows
-  it one control step per sample; ALOHA demos use this mode (14-D joint actions).
+  it one control step per sample; ALOHA demos use this mode (14-D joint actions). The planner
+  is seeded with the episode seed at reset (an episode's plans repeat), and a waypoint that
+  turns the held object (``rotate``, a turning ``give``) refuses paths that turn the gripper
+  against the instructed sense (the instructed factor) and replans.
 - ``pd_ee_delta_pose``: each arm servoes its TCP towards the waypoint (the controller's IK
   does the joints).
 
@@ -44,6 +47,16 @@ DOWN_REACH_M = 0.40
 """ALOHA: beyond this horizontal distance from its base (m) a ViperX cannot hold the gripper
 pointing straight down at carry height; a place there tilts the gripper outwards."""
 MAX_TILT_RAD = 0.9
+WRIST_MID_YAW_RAD = {"aloha": 0.0, "panda": np.pi / 4}
+"""Per embodiment: the gripper's yaw (about world z, pointing down) with the last arm joint at
+mid-range, relative to its home yaw. ViperX: wrist_rotate 0 at home, range +-pi; Panda: joint 7
+is pi/4 at home, range +-2.90, and the yaw falls as it rises. A pick that precedes a turn centres
+its wrist there, pre-turned by half the turn the other way."""
+TILT_STEPS = 3
+"""A tilt (pouring) is planned as this many equal turns, and so is the way back."""
+TILT_SPEED_RAD = 0.05
+"""Turning speed of a tilt (rad per control step, 1 rad/s at 20 Hz): a faster turn flings the ball
+past the bowl."""
 GAIN = 2.0
 """pd_ee_delta_pose re-targets from the measured pose each step and its PD covers about
 40-50 % of a commanded delta within one 20 Hz step: commanding twice the remaining error
@@ -61,6 +74,11 @@ class Waypoint:
     """Hold here this many steps once reached (gripper closing/opening)."""
     max_ticks: int = 60
     rot_tol: float = 0.08
+    turn_speed_rad: float = 0.0
+    """If > 0: the gripper turns no faster than this (rad per control step; motion-planned mode)."""
+    turn_deg: float = 0.0
+    """The turn about world z (degrees, + counter-clockwise from above) this waypoint stands for:
+    the motion planner refuses a path that turns the gripper the other way (a factor violation)."""
 
 
 def _yaw_of(R: Rotation) -> float:
@@ -135,6 +153,8 @@ class BimanualExpert:
         if self.joint_mode:
             self.planners = task.backend.arm_planners()
             self.n_arm = self.planners["left"].n_arm
+            # the episode's plans repeat when the episode does (RRT-Connect's and the IK's sampling)
+            self.planners["left"].worker.seed(task.episode_seed)
             q = task.backend.qpos().astype(np.float64)
             for i, a in enumerate(ARMS):
                 self.runners[a].hold_q = q[i, : self.n_arm].copy()
@@ -248,9 +268,12 @@ class BimanualExpert:
         for tcp in be.tcp_poses():  # bodies in (or at) either gripper move with it: not obstacles
             exclude |= {n for n, p in zip(self.task.movable, poses) if np.linalg.norm(p[:3] - tcp[:3]) < 0.08}
         res = self.planners[r.arm].plan(q_full, wp.pos, wp.rot.as_matrix(), be.obstacle_points(tuple(exclude)),
-                                        start_pos_world=cur_pos)
+                                        start_pos_world=cur_pos, turn_deg=wp.turn_deg)
         traj = res.positions if len(res.positions) else q_full[None, : self.n_arm]
         n = int(np.ceil(np.linalg.norm(wp.pos - cur_pos) / wp.speed_m))
+        if wp.turn_speed_rad > 0:  # no faster than the waypoint's turning speed either
+            cur_rot = self.task.backend.tcp_poses()[ARMS.index(r.arm)]
+            n = max(n, int(np.ceil((wp.rot * _body_rot(cur_rot).inv()).magnitude() / wp.turn_speed_rad)))
         if len(traj) > 1 and n > len(traj):  # no faster than the waypoint's speed (m per control step)
             t = np.linspace(0, len(traj) - 1, n)
             traj = np.stack([np.interp(t, np.arange(len(traj)), traj[:, j]) for j in range(traj.shape[1])], axis=1)
@@ -301,7 +324,8 @@ class BimanualExpert:
                 if s.rotate_deg:  # turn the held object about +z at the hand-over point
                     turned = Rotation.from_euler("z", np.deg2rad(s.rotate_deg)) * cur_rot
                     wps += [Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02),
-                            Waypoint(goal_tcp, turned, -1.0, tol_m=0.015, rot_tol=0.05, max_ticks=60)]
+                            Waypoint(goal_tcp, turned, -1.0, tol_m=0.015, rot_tol=0.05, max_ticks=60,
+                                     turn_deg=s.rotate_deg)]
                     return wps
                 wps.append(Waypoint(goal_tcp, cur_rot, -1.0, tol_m=0.012, speed_m=0.02))
                 return wps
@@ -313,7 +337,7 @@ class BimanualExpert:
         if s.skill == "rotate":
             turned = Rotation.from_euler("z", np.deg2rad(s.rotate_deg)) * cur_rot
             down = np.r_[cur_pos[:2], cur_pos[2] - s.lift_m + 0.004]
-            return [Waypoint(cur_pos, turned, -1.0, tol_m=0.02, rot_tol=0.05, max_ticks=60),
+            return [Waypoint(cur_pos, turned, -1.0, tol_m=0.02, rot_tol=0.05, max_ticks=60, turn_deg=s.rotate_deg),
                     Waypoint(down, turned, -1.0, tol_m=0.008, speed_m=0.015, rot_tol=0.1),
                     Waypoint(down, turned, 1.0, ticks=5, tol_m=0.02, rot_tol=0.2),
                     Waypoint(down + [0, 0, 0.10], turned, 1.0, tol_m=0.03, rot_tol=0.2),
@@ -329,9 +353,19 @@ class BimanualExpert:
         if s.skill == "tilt":
             # about the horizontal axis across the table (world x): the object's top swings
             # towards +y for a positive angle
-            tilted = Rotation.from_euler("x", -np.deg2rad(s.tilt_deg)) * cur_rot
-            return [Waypoint(cur_pos, tilted, -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=60, ticks=10),
-                    Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=60)]
+            # in TILT_STEPS screw motions there and back: a big turn in one plan can leave the straight
+            # screw for an RRT path that swings the cup (and throws the ball) or hits a wrist limit
+            fr = np.linspace(0.0, 1.0, TILT_STEPS + 1)[1:]
+            tilts = [Rotation.from_euler("x", -np.deg2rad(s.tilt_deg) * f) * cur_rot for f in fr]
+            # on the way (not where it pours or ends) a waypoint only needs to be passed roughly
+            w = TILT_SPEED_RAD
+            wps = [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25, turn_speed_rad=w) for R in tilts[:-1]]
+            wps.append(Waypoint(cur_pos, tilts[-1], -1.0, tol_m=0.02, rot_tol=0.06, max_ticks=40, ticks=10,
+                                turn_speed_rad=w))
+            wps += [Waypoint(cur_pos, R, -1.0, tol_m=0.03, rot_tol=0.2, max_ticks=25, turn_speed_rad=w)
+                    for R in tilts[-2::-1]]
+            wps.append(Waypoint(cur_pos, cur_rot, -1.0, tol_m=0.02, rot_tol=0.08, max_ticks=40, turn_speed_rad=w))
+            return wps
         raise ValueError(f"plan step skill {s.skill!r}; rule: pick, take, place, give, rotate, release, retreat, "
                          "lift, slide, tilt")
 
@@ -384,8 +418,11 @@ class BimanualExpert:
         yaw = float(np.arctan2(ax[1], ax[0])) - np.pi / 2  # TCP y-axis (closing) along the narrow axis
         step = np.pi / 2 if abs(hs[horiz[0]] - hs[horiz[1]]) < 1e-3 else np.pi
         cands = [_down(yaw + k * step) for k in range(-4, 5)]
-        # a pick that precedes a turn starts half a turn the other way: the wrist stays in range
-        ref = Rotation.from_euler("z", -np.deg2rad(s.rotate_deg) / 2) * cur_rot
+        # a pick that precedes a turn starts half a turn the other way from the wrist's mid-range:
+        # the wrist stays in range
+        ref = cur_rot
+        if s.rotate_deg:
+            ref = Rotation.from_euler("z", WRIST_MID_YAW_RAD[self.embodiment] - np.deg2rad(s.rotate_deg) / 2) * cur_rot
         rot = _closest(cands, ref)
         depth = min(0.02, hs[vertical])
         gz = max(top_z - depth, table_z + 0.012)

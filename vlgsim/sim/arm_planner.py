@@ -75,6 +75,12 @@ class MplibWorker:
             raise PlannerUnavailable(f"mplib worker: {ans.get('error')}")
         return ans
 
+    def seed(self, seed: int) -> bool:
+        """Seed every random source of the planners (OMPL's RRT-Connect sampling, the IK's random
+        restarts): the plans of an episode seeded alike repeat. False if OMPL's seed could not be
+        set (then RRT-Connect still samples from the clock)."""
+        return bool(self.call(op="seed", seed=int(seed))["ompl"])
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()
@@ -112,7 +118,7 @@ class ArmPlanner:
         c, s = np.cos(base_yaw_rad), np.sin(base_yaw_rad)
         self.R_base = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
         self.p_base = np.asarray(base_pos, float)
-        self.stats = {"screw": 0, "rrt": 0, "screw_contact": 0, "failed": 0}
+        self.stats = {"screw": 0, "rrt": 0, "screw_contact": 0, "failed": 0, "rejected": 0}
 
     def to_base(self, pts_world: np.ndarray) -> np.ndarray:
         return (np.asarray(pts_world, float) - self.p_base) @ self.R_base
@@ -124,16 +130,20 @@ class ArmPlanner:
         return np.r_[self.to_base(pos_world), w, x, y, z]
 
     def plan(self, qpos: np.ndarray, goal_pos_world, goal_R_world: np.ndarray, obstacles_world: np.ndarray,
-             start_pos_world=None) -> PlanResult:
+             start_pos_world=None, turn_deg: float = 0.0) -> PlanResult:
         """Joint path from the full ``qpos`` (arm + fingers, SAPIEN order) to the TCP goal (world
-        frame), around the obstacle points (world frame, (N, 3))."""
+        frame), around the obstacle points (world frame, (N, 3)). A non-zero ``turn_deg`` (degrees
+        about world z, + counter-clockwise seen from above) is the turn the move stands for: a
+        path that turns the gripper the other way round, or further, is refused and replanned
+        (``stats["rejected"]`` counts them)."""
         short = start_pos_world is None or np.linalg.norm(np.asarray(goal_pos_world) - start_pos_world) < SCREW_MAX_M
         pts = self.to_base(obstacles_world) if len(obstacles_world) else np.zeros((0, 3))
         ans = self.worker.call(op="plan", key=self.key, qpos=np.asarray(qpos, float).tolist(),
                                goal=self.pose_to_base(goal_pos_world, goal_R_world).tolist(),
                                points=np.round(pts, 4).tolist(), radius=OBSTACLE_RADIUS_M, dt=self.dt_s,
-                               screw_first=bool(short), planning_time=RRT_TIME_S)
+                               screw_first=bool(short), planning_time=RRT_TIME_S, turn_deg=float(turn_deg))
         self.stats[ans["method"]] += 1
+        self.stats["rejected"] += ans.get("rejected", 0)
         pos = np.asarray(ans["positions"], float).reshape(-1, self.n_arm)
         return PlanResult(pos, ans["method"], self.dt_s)
 

@@ -7,13 +7,32 @@ Protocol: one JSON object per line on stdin, one JSON answer per line on the ori
 - ``{"op": "add_arm", "key", "urdf", "srdf", "move_group", "link_names", "joint_names",
   "n_arm", "vel", "acc"}`` -> ``{"ok": true}``
 - ``{"op": "plan", "key", "qpos", "goal" (7: xyz + wxyz, base frame), "points" (N x 3, base
-  frame), "radius", "dt", "screw_first", "planning_time"}`` -> ``{"ok": true, "method",
-  "positions" (T x n_arm)}``; method ``failed`` with empty positions when nothing worked.
+  frame), "radius", "dt", "screw_first", "planning_time", "turn_deg" (optional)}`` -> ``{"ok":
+  true, "method", "positions" (T x n_arm), "rejected"}``; method ``failed`` with empty
+  positions when nothing worked. With a non-zero ``turn_deg`` (the instructed turn of the end
+  link about the base's z axis, degrees, + counter-clockwise seen from above) a path is
+  accepted only if that turn, unwrapped along the path (forward kinematics of every sample),
+  never goes against the instructed sense by more than ``TURN_SLACK_DEG``, never overshoots by
+  more than that and ends within it of ``turn_deg``; RRT-Connect is tried up to ``RRT_TRIES``
+  times, and ``rejected`` counts the refused paths.
+- ``{"op": "seed", "seed"}`` -> ``{"ok": true, "ompl": bool}``: seeds every random source a plan
+  draws from: OMPL's seed generator (RRT-Connect's samplers; mplib 0.1.1 has no binding for it,
+  so ``ompl::RNG::setSeed`` is called in mplib's bundled libompl through ctypes; ``ompl`` says
+  whether it was found), the C library's ``rand`` (pinocchio's random IK restarts) and numpy's.
+  OMPL's generator restarts from its first seed whenever it is seeded again, so seeding at every
+  episode makes an episode's plans repeat, given the same calls (an RRT search that runs out of
+  ``planning_time`` on a loaded machine can still differ).
 """
 
+import ctypes
+import glob
 import json
 import os
 import sys
+
+
+TURN_SLACK_DEG = 20.0
+RRT_TRIES = 4
 
 
 def main() -> None:
@@ -36,11 +55,30 @@ def main() -> None:
                 ans = {"ok": True}
             elif msg["op"] == "plan":
                 ans = plan(planners[msg["key"]], msg, np)
+            elif msg["op"] == "seed":
+                ans = seed_all(int(msg["seed"]), np, mplib)
             else:
                 ans = {"ok": False, "error": f"op {msg['op']!r}; rule: add_arm or plan"}
         except Exception as e:  # answered, the worker keeps serving
             ans = {"ok": False, "error": f"{type(e).__name__}: {e}"}
         out.write(json.dumps(ans) + "\n")
+
+
+def seed_all(seed: int, np, mplib) -> dict:
+    seed = seed % (2**31 - 1) + 1  # OMPL: a seed of 0 means "from the clock"
+    np.random.seed(seed)
+    ctypes.CDLL(None).srand(ctypes.c_uint(seed))
+    libs = glob.glob(os.path.join(os.path.dirname(mplib.__file__), os.pardir, "mplib.libs", "libompl*.so*"))
+    found = False
+    for lib in libs:
+        try:
+            set_seed = getattr(ctypes.CDLL(lib), "_ZN4ompl3RNG7setSeedEm")  # static ompl::RNG::setSeed(ulong)
+        except (OSError, AttributeError):
+            continue
+        set_seed.argtypes, set_seed.restype = [ctypes.c_ulong], None
+        set_seed(seed)
+        found = True
+    return {"ok": True, "ompl": found}
 
 
 def plan(entry, msg, np) -> dict:
@@ -49,7 +87,10 @@ def plan(entry, msg, np) -> dict:
     p.update_point_cloud(pts if len(pts) else np.array([[0.0, 0.0, -10.0]]), msg["radius"])
     q = np.asarray(msg["qpos"], float)
     goal = np.asarray(msg["goal"], float)
-    attempts = ([("screw", True)] if msg["screw_first"] else []) + [("rrt", True), ("screw_contact", False)]
+    turn = float(msg.get("turn_deg") or 0.0)
+    rrt = [("rrt", True)] * (RRT_TRIES if turn else 1)
+    attempts = ([("screw", True)] if msg["screw_first"] else []) + rrt + [("screw_contact", False)]
+    rejected = 0
     for method, obstacles in attempts:
         try:
             if method.startswith("screw"):
@@ -60,8 +101,35 @@ def plan(entry, msg, np) -> dict:
         except Exception:  # noqa: BLE001 (an mplib failure means: try the next method)
             continue
         if res.get("status") == "Success" and len(res["position"]):
-            return {"ok": True, "method": method, "positions": np.asarray(res["position"])[:, :n_arm].tolist()}
-    return {"ok": True, "method": "failed", "positions": []}
+            path = np.asarray(res["position"])[:, :n_arm]
+            if turn and not turns_as_instructed(p, q, path, turn, np):
+                rejected += 1
+                continue
+            return {"ok": True, "method": method, "positions": path.tolist(), "rejected": rejected}
+    return {"ok": True, "method": "failed", "positions": [], "rejected": rejected}
+
+
+def turns_as_instructed(p, q, path, turn_deg: float, np) -> bool:
+    """Whether the end link's turn about the base z axis along ``path`` follows ``turn_deg``
+    (see the module docstring)."""
+    idx = p.move_group_joint_indices
+    link = p.link_name_2_idx[p.move_group]
+    full = np.asarray(q, float).copy()
+    yaws = []
+    for row in np.vstack([full[idx][None], path]):
+        full[idx] = row
+        p.pinocchio_model.compute_forward_kinematics(full)
+        w, x, y, z = p.pinocchio_model.get_link_pose(link)[3:]
+        R = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                      [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                      [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+        if not yaws:
+            R0 = R
+        rel = R @ R0.T  # the turn since the start, in the base frame
+        yaws.append(np.arctan2(rel[1, 0], rel[0, 0]))
+    d = np.rad2deg(np.unwrap(np.asarray(yaws))) * np.sign(turn_deg)  # along the instructed sense
+    want = abs(turn_deg)
+    return bool(d.min() > -TURN_SLACK_DEG and d.max() < want + TURN_SLACK_DEG and abs(d[-1] - want) < TURN_SLACK_DEG)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,25 @@
 """Bimanual-MoveCanPot-v0 (RoboTwin ``move_can_pot``): a pot stands at the far middle, a can
-on one side of the table; set the can down beside the pot on the instructed side.
+in front of it near the middle of the table; set the can down beside the pot on the
+instructed side.
 
 Factor ``side`` (left / right of the pot, as the head camera sees it: +y is left). Goal:
 the can standing upright next to the pot (level with it front to back, 9-20 cm to its
 side), released. Measured: the side of the pot the can stands on at the end. Expert: the
-arm on the can's side picks it from above and sets it down 13 cm to the instructed side
-of the pot.
+arm on the instructed side picks the can from above and sets it down 13 cm to that side of
+the pot.
+
+Layout: the can starts within 5 cm of the table's centre line, so that either arm can
+fetch it (0.52 m or less from a base) and the arm on the instructed side sets it down
+0.37 m from its base, the gripper pointing down. (A can starting on one side had to be
+carried 0.6 m from the base when the other side was instructed: a ViperX can only reach
+that far with its gripper tilted, and the tilted can fell over.)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from vlgsim.envs.bimanual.base import BimanualTask, arm_on_side, pick_subgoals, register_bimanual, tilt_deg
+from vlgsim.envs.bimanual.base import BimanualTask, pick_subgoals, register_bimanual, tilt_deg
 from vlgsim.scenes.bimanual import POT_HANDLE_M, PlanStep, TaskPlan, add_body, jitter
 
 POT_HALF = (0.07 + POT_HANDLE_M, 0.06, 0.04)
@@ -31,7 +38,7 @@ class MoveCanPot(BimanualTask):
         # yaw ~ 0: the handles point near and far, the pot's sides face the arms
         add_body(sc, rng, "grey pot", "pot", POT_HALF, "grey", jitter(rng, (0.14, 0.0), 0.015),
                  float(rng.uniform(-0.15, 0.15)))
-        y = float(rng.choice([0.15, -0.15]))
+        y = float(rng.choice([0.03, -0.03]))
         add_body(sc, rng, "red can", "pillar", CAN_HALF, "red", jitter(rng, (-0.08, y), 0.02),
                  float(rng.uniform(-0.4, 0.4)), pose="standing")
 
@@ -43,7 +50,7 @@ class MoveCanPot(BimanualTask):
 
     def expert_plan(self, sc, variant):
         can, pot = sc.body("red can"), sc.body("grey pot")
-        arm = arm_on_side(can.xyz[1])
+        arm = variant  # the arm on the instructed side (+y is the left)
         y = pot.xyz[1] + (BESIDE_M if variant == "left" else -BESIDE_M)
         return TaskPlan([PlanStep(arm=arm, skill="pick", obj="red can", lift_m=0.08),
                          PlanStep(arm=arm, skill="place", obj="red can",
