@@ -39,7 +39,8 @@ else:
     print(f"optimised {n} grasps in {time.time() - t:.0f} s")
     path.parent.mkdir(exist_ok=True)
     np.savez(path, grasps=grasps, pen=pen)
-sim, com = s.validator.sim, s.validator.com_local
+sim = s.validator.sim
+com = np.r_[np.asarray(sim.body.cmass_local_pose.p, float), 1.0]  # centre of mass, object frame (homogeneous)
 print(f"{cat} mass {s.validator.mass:.3f} kg, centre of mass {np.round(com[:3], 3)} m (object frame)")
 for i, g in enumerate(grasps):
     qpos = grasp_to_qpos(g)

@@ -58,18 +58,3 @@ def test_collision_weights_ramp_up_late_and_the_radial_blend_fades_early():
     end = cfg.weights_at(100)
     assert end.pen == 3 * w.pen and end.spen == 3 * w.spen and end.table == 3 * w.table and end.fc == w.fc
     assert end.radial == 0.0
-
-
-@pytest.mark.sim
-def test_hold_drift_is_measured_at_the_centre_of_mass_of_the_whole_object():
-    """The bottle's origin is its footprint; the validator's drift point is its centre of mass
-    (volume-weighted over the parts), 6-7 cm up, as DexGraspNet measures centred objects."""
-    from vlgsim.grasp.dex_pipeline import ObjectSetup
-
-    setup = ObjectSetup("bottle", 1.0, 0, "cpu")
-    vols = np.array([m.volume for m in setup.obj.part_meshes])
-    com = sum(v * m.center_mass for v, m in zip(vols, setup.obj.part_meshes)) / vols.sum()
-    got = setup.validator.com_local
-    assert got.shape == (4,) and got[3] == 1.0
-    assert np.allclose(got[:3], com, atol=0.003), (got, com)
-    assert got[2] > 0.05

@@ -3,10 +3,8 @@
 A grasp (object frame) is valid when all hold:
 - no hand-object penetration, no hand below the table plane and no self-penetration
   deeper than 1 mm (the Warp energy's depth read-outs);
-- the object stays held, its centre of mass moving < 2 cm, under gravity along each of the six
-  axis directions (DexGraspNet's objects are centred, so its 2 cm translation is measured at the
-  object's centre; ours have their origin at the footprint, up to 18 cm from a bottle cap, where
-  a few degrees of turn about the grasp read as centimetres): 100 steps at dt 1/60 s, friction 3, after DexGraspNet's 1 mm squeeze (every
+- the object stays held, moving < 2 cm, under gravity along each of the six axis
+  directions: 100 steps at dt 1/60 s, friction 3, after DexGraspNet's 1 mm squeeze (every
   finger whose distal phalanx is within 1 cm of the surface driven across its gap, then one
   gradient step towards a target 1 mm inside, see ``SQUEEZE_STEP``);
 - part alignment: every hand link touching the object is nearer the target part than any
@@ -123,8 +121,6 @@ class GraspValidator:
         self.sim.set_object(asset, np.eye(4))
         self.sim.body.disable_gravity = True  # gravity is the force applied per direction
         self.mass = float(self.sim.body.mass)
-        self.com_local = np.r_[np.asarray(self.sim.body.cmass_local_pose.p, float), 1.0]
-        """The centre of mass in the object frame (homogeneous): where the hold drift is measured."""
 
     def validate(self, g: np.ndarray, target_part: str, pen_depth: float, spen_depth: float,
                  table_depth: float = 0.0) -> GraspValidation:
@@ -151,9 +147,9 @@ class GraspValidator:
                 sim.place_object(np.eye(4))
                 sim.set_hand(qpos, squeeze)
                 sim.step(SETTLE_STEPS * PHYSX_SUBSTEPS)
-                start = (sim.object_pose @ self.com_local)[:3]
+                start = sim.object_pose[:3, 3]
                 sim.step(HOLD_STEPS * PHYSX_SUBSTEPS, object_force=direction * 9.81 * self.mass)
-                held[k] = np.linalg.norm((sim.object_pose @ self.com_local)[:3] - start) < MAX_DRIFT_M
+                held[k] = np.linalg.norm(sim.object_pose[:3, 3] - start) < MAX_DRIFT_M
                 if not held[k]:
                     break
         valid = bool(pen_ok and spen_ok and held.all() and aligned)
