@@ -34,7 +34,7 @@ import numpy as np
 import trimesh
 
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
-from vlgsim.grasp.dex_validate import CLOSE_REACH_M, _finger_jacobian
+from vlgsim.grasp.dex_validate import CLOSE_REACH_M, finger_jacobian
 from vlgsim.grasp.dexterous import distal_contacts, forward_kinematics, rot6d_to_matrix, transform_grasp
 
 OPENING_JOINTS = {f: tuple(n for n in JOINT_NAMES if n[:2] == p and (n[3] in "012" if p != "TH" else n[3] in "013"))
@@ -131,7 +131,7 @@ def backed_off_shape(hand: HandModel, g_obj: np.ndarray, mesh: trimesh.Trimesh, 
         for _ in range(iterations):
             X = forward_kinematics(hand, g)
             p = (X[lk] @ local)[:3]
-            joints, J = _finger_jacobian(hand, g, X, i, p)
+            joints, J = finger_jacobian(hand, g, X, i, p)
             g[9:][joints] += J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), goal - p)
             g[9:] = np.clip(g[9:], hand.lower, hand.upper)
             back = -float(((forward_kinematics(hand, g)[lk] @ local)[:3] - points[i]) @ towards[i])

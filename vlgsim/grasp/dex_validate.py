@@ -61,8 +61,8 @@ class GraspValidation:
     """The LP force-closure margin of the settled contacts (:mod:`dex_force_closure`; > 0: closure)."""
 
 
-def _finger_jacobian(hand: HandModel, g: np.ndarray, X: np.ndarray, finger: int,
-                     p: np.ndarray) -> tuple[list[int], np.ndarray]:
+def finger_jacobian(hand: HandModel, g: np.ndarray, X: np.ndarray, finger: int,
+                    p: np.ndarray) -> tuple[list[int], np.ndarray]:
     """The finger's joint indices and the (3, k) numerical Jacobian (metres per radian) of the
     point ``p`` (grasp frame) fixed to its distal link; ``X`` is the grasp's forward kinematics."""
     lk = hand.tip_link[finger]
@@ -92,7 +92,7 @@ def closing_targets(hand: HandModel, g: np.ndarray, mesh: trimesh.Trimesh, squee
     for i in range(len(FINGERS)):
         if gaps[i] > CLOSE_REACH_M:
             continue
-        joints, J = _finger_jacobian(hand, g, X, i, points[i])
+        joints, J = finger_jacobian(hand, g, X, i, points[i])
         cross = J.T @ np.linalg.solve(J @ J.T + 1e-6 * np.eye(3), towards[i] * max(gaps[i], 0.0))
         dq[joints] += cross + (2 * SQUEEZE_STEP * J.T @ (towards[i] * SQUEEZE_M) if squeeze else 0.0)
     return np.clip(g[9:] + dq, hand.lower, hand.upper)
