@@ -85,6 +85,15 @@ class NumpySingleEnv(gym.Wrapper):
         return "rgb_array"
 
 
+def _observation_key_space(env, key: str, wrapper: str) -> gym.Space:
+    """The space of ``key`` in ``env``'s Dict observation; a ``ValueError`` naming the rule otherwise."""
+    space = env.observation_space
+    if not isinstance(space, gym.spaces.Dict) or key not in space.spaces:
+        raise ValueError(f"{wrapper} needs a Dict observation with '{key}', got {space}; rule: make the env "
+                         f"with obs_mode='{key}'")
+    return space[key]
+
+
 class StateOnly(gym.ObservationWrapper):
     """Only the flat privileged ``state`` vector of a vlgsim observation (a plain ``Box``, as
     stable-baselines3's ``check_env`` and MLP policies want): wrap an env made with
@@ -93,11 +102,7 @@ class StateOnly(gym.ObservationWrapper):
 
     def __init__(self, env):
         super().__init__(env)
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Dict) or "state" not in space.spaces:
-            raise ValueError(f"StateOnly needs a Dict observation with 'state', got {space}; rule: make the env "
-                             "with obs_mode='state'")
-        self.observation_space = space["state"]
+        self.observation_space = _observation_key_space(env, "state", "StateOnly")
 
     def observation(self, obs):
         return obs["state"]
@@ -135,10 +140,7 @@ class TargetState(gym.ObservationWrapper):
 
     def __init__(self, env):
         super().__init__(env)
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Dict) or "state" not in space.spaces:
-            raise ValueError(f"TargetState needs a Dict observation with 'state', got {space}; rule: make the env "
-                             "with obs_mode='state'")
+        _observation_key_space(env, "state", "TargetState")
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (TARGET_STATE_DIM,), np.float32)
 
     def observation(self, obs):
@@ -181,13 +183,10 @@ class GraspStateTopDown(gym.Wrapper):
 
     def __init__(self, env):
         super().__init__(env)
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Dict) or "grasp_state" not in space.spaces:
-            raise ValueError(f"GraspStateTopDown needs a Dict observation with 'grasp_state', got {space}; rule: make "
-                             "the env with obs_mode='grasp_state'")
+        space = _observation_key_space(env, "grasp_state", "GraspStateTopDown")
         if env.action_space.shape[-1] != 7:
             raise ValueError(f"GraspStateTopDown needs a 7-D pd_ee_delta_pose action, got {env.action_space}")
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, space["grasp_state"].shape[-1:], np.float32)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, space.shape[-1:], np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
         self._quat = TOPDOWN_QUAT
 
