@@ -76,12 +76,58 @@ def _part_files(category: str, scale: float) -> tuple[tuple[str, tuple[str, ...]
 def add_object_shapes(builder, asset: ObjectAsset, collision: bool = True) -> None:
     """Add visual (and, unless ``collision=False``, convex collision) shapes of every part
     of ``asset`` to a SAPIEN actor builder."""
-    material = sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
+    material = _object_material()
     for part, (visual, pieces) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
         rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
         builder.add_visual_from_file(visual, material=rm, name=part.name)
         for piece in pieces if collision else ():
             builder.add_convex_collision_from_file(piece, material=material, density=asset.density)
+
+
+def _object_material():
+    return sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
+
+
+def obj_corner_vertices(path: str) -> np.ndarray:
+    """(3 F, 3) float32: the points SAPIEN gives PhysX's convex cooking for an OBJ mesh file
+    (``PhysxCollisionShapeConvexMesh(filename)``): assimp's OBJ importer makes one vertex per
+    face corner, in face order, and SAPIEN loads without joining them. Parsed with numpy
+    (correctly rounded; assimp's parser gives the same floats for the fixed 8-decimal
+    numbers trimesh writes: ``tests/sim/test_convex_from_vertices.py``), ~20x cheaper than
+    the file loader, which spends nearly all its time in assimp."""
+    lines = Path(path).read_text().splitlines()
+    v = np.array(" ".join(ln[2:] for ln in lines if ln.startswith("v ")).split(), np.float64).astype(np.float32)
+    f = np.array(" ".join(ln[2:] for ln in lines if ln.startswith("f ")).split(), np.int64)
+    if not len(f) or len(f) % 3 or len(v) % 3:
+        raise ValueError(f"mesh file {path}: {len(v)} coordinates, {len(f)} face indices; rule: triangles of 'v x y z' "
+                         "and 'f a b c' lines, as trimesh writes them")
+    return v.reshape(-1, 3)[f - 1]
+
+
+@lru_cache(maxsize=64)
+def _piece_vertices(category: str, scale: float) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Per part, the cooking input of each convex piece (:func:`obj_corner_vertices`)."""
+    return tuple(tuple(obj_corner_vertices(q) for q in pieces) for _, pieces in _part_files(category, scale))
+
+
+def attach_convex_pieces(entity: sapien.Entity, asset: ObjectAsset, collision_groups) -> None:
+    """Give ``entity`` (built by a ManiSkill ``ActorBuilder`` without collision shapes) the
+    convex collision shapes :func:`add_object_shapes` adds, cooked from the same points as
+    the file loader would read (:func:`obj_corner_vertices`) and set up as ManiSkill's
+    ``build_physx_component`` sets them (collision groups, density, patch radii, order): the
+    same cooked hulls, mass, inertia and centre of mass, without assimp's cost per file."""
+    body = entity.find_component_by_type(sapien.physx.PhysxRigidBaseComponent)
+    material = _object_material()
+    one = np.ones(3, np.float32)
+    for pieces in _piece_vertices(asset.spec.category, asset.spec.scale):
+        for vertices in pieces:
+            shape = sapien.physx.PhysxCollisionShapeConvexMesh(vertices, one, material)
+            shape.local_pose = sapien.Pose()
+            shape.set_collision_groups(collision_groups)
+            shape.set_density(asset.density)
+            shape.set_patch_radius(0.0)
+            shape.set_min_patch_radius(0.0)
+            body.attach(shape)
 
 
 def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: int) -> list[Actor]:
@@ -129,10 +175,14 @@ class ObjectPool:
         free = self._waiting.get(key)
         if not free:
             self.built += 1
+            asset = build_object(spec)
             builder = scene.create_actor_builder()
-            add_object_shapes(builder, build_object(spec), collision=self.collision)
+            add_object_shapes(builder, asset, collision=False)
             builder.set_physx_body_type(self.body_type)
-            return builder.build_entity()
+            entity = builder.build_entity()
+            if self.collision:
+                attach_convex_pieces(entity, asset, builder.collision_groups)
+            return entity
         self.reused += 1
         self._n_waiting -= 1
         entity = free.pop()
