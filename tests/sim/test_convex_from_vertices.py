@@ -77,3 +77,27 @@ def test_attach_adds_one_shape_per_piece(scene):
     assert not _body(entity).get_collision_shapes()
     attach_convex_pieces(entity, asset, builder.collision_groups)
     assert len(_body(entity).get_collision_shapes()) == sum(len(p.pieces) for p in asset.parts)
+
+
+def test_render_meshes_from_saved_arrays_give_the_same_images():
+    """Pooled objects' render meshes come from arrays saved beside each OBJ file the first time
+    SAPIEN loads it: images with the file loader (a fresh renderer), with the first load (which
+    saves the arrays) and with the arrays are the same; a damaged array file is loaded again."""
+    from vlgsim.scenes import CameraSpec, sample_tabletop_scene
+    from vlgsim.sim.maniskill_scene import _render_arrays_path
+    from vlgsim.sim.sapien_render import TabletopRenderer
+
+    cam = CameraSpec.d435(160, 120)
+    scenes = [sample_tabletop_scene(s, camera=cam) for s in (31, 32)]
+    arrays = {_render_arrays_path(v) for sc in scenes for o in sc.objects
+              for v, _ in _part_files(o.spec.category, o.spec.scale)}
+    for path in arrays:
+        path.unlink(missing_ok=True)
+    fresh = [v.rgb for sc in scenes for v in TabletopRenderer(reuse_objects=False).render(sc, [cam])]
+    first = [v.rgb for sc in scenes for v in TabletopRenderer().render(sc, [cam])]  # file loads; arrays saved
+    assert all(p.exists() for p in arrays)
+    next(iter(arrays)).write_bytes(b"not an npz")
+    again = [v.rgb for sc in scenes for v in TabletopRenderer().render(sc, [cam])]  # from the arrays (one reloaded)
+    for a, b, c in zip(fresh, first, again):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    assert len(np.unique(fresh[0].reshape(-1, 3), axis=0)) > 20  # objects in view: the comparison is not vacuous

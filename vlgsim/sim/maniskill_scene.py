@@ -110,6 +110,58 @@ def _piece_vertices(category: str, scale: float) -> tuple[tuple[np.ndarray, ...]
     return tuple(tuple(obj_corner_vertices(q) for q in pieces) for _, pieces in _part_files(category, scale))
 
 
+def _render_arrays_path(visual: str) -> Path:
+    """Beside the OBJ file (named by its content's hash), per SAPIEN version (its loader made them)."""
+    return Path(visual).with_suffix(f".render-sapien{sapien.__version__}.npz")
+
+
+def visual_mesh_shape(visual: str, material) -> "sapien.render.RenderShapeTriangleMesh":
+    """The render mesh SAPIEN loads from the OBJ file ``visual`` (assimp: vertices, normals,
+    texture coordinates per part), built from arrays saved beside the file the first time a
+    process on this machine loads it (``<file>.render-sapien<version>.npz``, read back from
+    SAPIEN's own loaded shape): the same mesh (``tests/sim/test_convex_from_vertices.py`` renders both)
+    without assimp's cost per file."""
+    path = _render_arrays_path(visual)
+    try:
+        with np.load(path) as z:
+            parts = [tuple(z[f"{k}{i}"] for k in ("v", "t", "n", "uv")) for i in range(int(z["n_parts"]))]
+    except (OSError, KeyError, ValueError):
+        parts = None
+    if parts is not None and len(parts) == 1:
+        return sapien.render.RenderShapeTriangleMesh(*parts[0], material)
+    shape = sapien.render.RenderShapeTriangleMesh(visual, np.ones(3, np.float32), material)
+    if parts is None:
+        arrays = {f"{k}{i}": a for i, q in enumerate(shape.parts) for k, a in
+                  (("v", q.vertices), ("t", q.triangles), ("n", q.get_vertex_normal()), ("uv", q.get_vertex_uv()))}
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, n_parts=len(shape.parts), **arrays)
+        os.replace(tmp, path)
+    return shape
+
+
+def build_object_entity(scene, asset: ObjectAsset, collision: bool = True, body_type: str = "dynamic") -> sapien.Entity:
+    """The entity ``add_object_shapes`` + ManiSkill's ``ActorBuilder.build_entity`` make (render
+    body, then PhysX body; same shapes, materials, mass), built from arrays instead of files:
+    render meshes by :func:`visual_mesh_shape`, convex pieces by :func:`attach_convex_pieces`."""
+    builder = scene.create_actor_builder()
+    builder.set_physx_body_type(body_type)
+    entity = sapien.Entity()
+    render = sapien.render.RenderBodyComponent()
+    for part, (visual, _) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
+        rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
+        shape = visual_mesh_shape(visual, rm)
+        shape.local_pose = sapien.Pose()
+        shape.name = part.name
+        render.attach(shape)
+    render.name = builder.name
+    entity.add_component(render)
+    entity.add_component(builder.build_physx_component())
+    if collision:
+        attach_convex_pieces(entity, asset, builder.collision_groups)
+    entity.name = builder.name
+    return entity
+
+
 def attach_convex_pieces(entity: sapien.Entity, asset: ObjectAsset, collision_groups) -> None:
     """Give ``entity`` (built by a ManiSkill ``ActorBuilder`` without collision shapes) the
     convex collision shapes :func:`add_object_shapes` adds, cooked from the same points as
@@ -175,14 +227,7 @@ class ObjectPool:
         free = self._waiting.get(key)
         if not free:
             self.built += 1
-            asset = build_object(spec)
-            builder = scene.create_actor_builder()
-            add_object_shapes(builder, asset, collision=False)
-            builder.set_physx_body_type(self.body_type)
-            entity = builder.build_entity()
-            if self.collision:
-                attach_convex_pieces(entity, asset, builder.collision_groups)
-            return entity
+            return build_object_entity(scene, build_object(spec), self.collision, self.body_type)
         self.reused += 1
         self._n_waiting -= 1
         entity = free.pop()
