@@ -45,6 +45,8 @@ def main():
 
     import vlgsim  # noqa: F401
     import vlgsim.envs.realvlg_grasp as grasp_env
+    import vlgsim.grasp.labels as labels
+    import vlgsim.sim.grasp_primitive as gp
     import vlgsim.sim.maniskill_env as backend
     import vlgsim.sim.maniskill_scene as scene_build
     from vlgsim.policies import make_policy
@@ -74,6 +76,12 @@ def main():
     count(backend, "execute_topdown_grasp", "grasp_primitive")
     count(grasp_env, "grasp_labels", "grasp_labels")
     count(grasp_env.RealVLGGraspEnv, "sample_scene", "sample_scene")
+    count(backend.TabletopBackendEnv, "_swap_objects", "swap_objects")
+    count(scene_build, "visual_mesh_shape", "render_meshes")
+    count(scene_build, "attach_convex_pieces", "convex_shapes")
+    count(gp.DirectPoseControl, "set_targets", "direct_targets")
+    count(gp, "step_physics", "step_physics")
+    count(labels, "gripper_collides", "gripper_collides")
     env = gym.make("vlgsim:RealVLG-Grasp-v0", scene_reuse=not args.rebuild)
     policy = make_policy("oracle", env, seed=0)
     for i in range(args.warmup):

@@ -1,6 +1,8 @@
 """Pool misses cook an object's convex pieces from points parsed in Python instead of SAPIEN's
 file loader (assimp): the same cooked hulls, mass, inertia and centre of mass, on real PhysX."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sapien
@@ -101,3 +103,17 @@ def test_render_meshes_from_saved_arrays_give_the_same_images():
     for a, b, c in zip(fresh, first, again):
         assert np.array_equal(a, b) and np.array_equal(a, c)
     assert len(np.unique(fresh[0].reshape(-1, 3), axis=0)) > 20  # objects in view: the comparison is not vacuous
+
+
+def test_convex_points_are_saved_beside_the_file_and_damage_is_reparsed():
+    from vlgsim.sim.maniskill_scene import _saved_corner_vertices
+
+    path = _part_files("bowl", 0.91)[0][1][0]
+    saved = Path(path).with_suffix(".corners.npy")
+    saved.unlink(missing_ok=True)
+    first = _saved_corner_vertices(path)
+    assert saved.exists() and np.array_equal(np.load(saved), first)
+    assert np.array_equal(_saved_corner_vertices(path), obj_corner_vertices(path))
+    saved.write_bytes(b"garbage")
+    assert np.array_equal(_saved_corner_vertices(path), first)  # parsed again, saved again
+    assert np.array_equal(np.load(saved), first)

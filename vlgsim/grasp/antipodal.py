@@ -118,18 +118,27 @@ def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
     three edges), about ``spacing_m`` apart along each edge."""
     c = corners.reshape(2, 2, 2, 3)
     o, e = c[0, 0, 0], [c[1, 0, 0] - c[0, 0, 0], c[0, 1, 0] - c[0, 0, 0], c[0, 0, 1] - c[0, 0, 0]]
-    t = [np.linspace(0, 1, max(2, int(np.ceil(np.linalg.norm(v) / spacing_m)) + 1)) for v in e]
-    g = np.stack(np.meshgrid(*t, indexing="ij"), -1).reshape(-1, 3)
+    g = _unit_grid(*(max(2, int(np.ceil(np.linalg.norm(v) / spacing_m)) + 1) for v in e))
     return o + g @ np.stack(e)
 
 
+@lru_cache(maxsize=256)
+def _unit_grid(n0: int, n1: int, n2: int) -> np.ndarray:
+    """(n0 n1 n2, 3) fractions in [0, 1]^3 on an n0 x n1 x n2 grid, i-major (read-only, shared)."""
+    t = [np.linspace(0, 1, n) for n in (n0, n1, n2)]
+    g = np.stack(np.meshgrid(*t, indexing="ij"), -1).reshape(-1, 3)
+    g.flags.writeable = False
+    return g
+
+
 def gripper_collides(grasp: TopDownGrasp, pieces: "list[trimesh.Trimesh | ConvexPiece]",
-                     pieces_pose: np.ndarray | None = None) -> bool:
+                     pieces_pose: np.ndarray | None = None, pieces_pose_inverse: np.ndarray | None = None) -> bool:
     """Whether the descending open gripper (fingers and palm) would intersect any convex piece
-    (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
+    (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``;
+    ``pieces_pose_inverse``: its ``np.linalg.inv``, when the caller has it already)."""
     boxes = grasp.gripper_boxes()
-    if pieces_pose is not None:
-        inv = np.linalg.inv(pieces_pose)
+    if pieces_pose is not None or pieces_pose_inverse is not None:
+        inv = np.linalg.inv(pieces_pose) if pieces_pose_inverse is None else pieces_pose_inverse
         boxes = [b @ inv[:3, :3].T + inv[:3, 3] for b in boxes]
     corners = np.concatenate(boxes)
     g_lo, g_hi = corners.min(0) - 1e-3, corners.max(0) + 1e-3
