@@ -74,9 +74,10 @@ class TopDownGrasp:
         n = np.array([-a[1], a[0], 0.0])
         zc = self.center[2]
 
-        def box(r0, r1, w, z0, z1):
-            return np.array([[*(self.center[:2] + r * a[:2] + v * n[:2]), z]
-                             for r in (r0, r1) for v in (-w, w) for z in (z0, z1)])
+        def box(r0, r1, w, z0, z1):  # corners r-major, then v, then z (the same sums as one corner at a time)
+            r = np.repeat([r0, r1], 4)[:, None]
+            v = np.tile(np.repeat([-w, w], 2), 2)[:, None]
+            return np.c_[self.center[:2] + r * a[:2] + v * n[:2], np.tile([z0, z1], 4)]
 
         half = self.opening_m / 2
         fingers = [box(s * half, s * (half + FINGER_THICKNESS_M), FINGER_WIDTH_M / 2, zc - FINGER_BELOW_TCP_M,
