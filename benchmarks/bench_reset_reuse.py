@@ -7,8 +7,9 @@ process (all its threads, lavapipe's included), so the rate does not depend on h
 the machine is; wall-clock rates are printed beside. Each process first runs
 ``--warmup`` episodes on other seeds (start-up, shader compilation and the first builds of
 object meshes are not counted) and checks that both modes give the same rows. The on-disk
-caches shared by every process on a machine (antipodal grasps, object geometry, mesh files)
-are filled before either starts.
+caches shared by every process on a machine (antipodal grasps, object geometry, mesh files,
+and the render arrays that only scene reuse reads, saved beside the mesh files at the first
+load on a machine) are filled before either starts.
 
     python benchmarks/bench_reset_reuse.py [--episodes 40] [--warmup 10] [--seed 1000]
 
@@ -67,13 +68,13 @@ def main():
         return
     from vlgsim.grasp.antipodal import object_grasps
     from vlgsim.scenes import CameraSpec, sample_tabletop_scene
-    from vlgsim.sim.maniskill_scene import _part_files
+    from vlgsim.sim.maniskill_scene import cache_object_meshes
 
-    for s in seeds + warmup:  # fill the on-disk caches both processes read (grasps, geometry, mesh files), once
+    for s in seeds + warmup:  # fill the on-disk caches (grasps, geometry, mesh files, render arrays), once per machine
         scene = sample_tabletop_scene(s, camera=CameraSpec.d435(320, 240))
         object_grasps(scene.target.spec)
         for o in scene.objects:
-            _part_files(o.spec.category, o.spec.scale)
+            cache_object_meshes(o.spec.category, o.spec.scale)
     cmd = [sys.executable, __file__, "--episodes", str(args.episodes), "--warmup", str(args.warmup),
            "--seed", str(args.seed), "--worker"]
     procs = {m: subprocess.Popen(cmd + [m], stdout=subprocess.PIPE, text=True) for m in ("rebuild", "reuse")}

@@ -4,7 +4,8 @@ Wraps a few functions with ``time.process_time()`` counters (low overhead, unlik
 which inflates Python-heavy code several times), runs ``--warmup`` episodes, then
 ``--episodes`` timed ones on seeds 1000, 1001, ... and prints ms of CPU per episode for each
 phase (phases nest: ``pool_take`` is inside ``replace_object_slots``, ``entity_builds`` inside
-both; ``physx_step`` inside ``grasp_primitive``). ``shared_ms_per_episode`` sums the work
+both; ``physx_step`` inside ``grasp_primitive``: ManiSkill's scene steps when rebuilding, ticks of 5
+PhysX steps with scene reuse). ``shared_ms_per_episode`` sums the work
 both modes do alike, the same calls on the same data (``sample_scene``, ``render``,
 ``grasp_labels``, ``physx_step``): however cheap the rest gets, ``scene_reuse=True`` cannot
 beat the rebuild path by more than (rebuild ms per episode) / (its shared ms per episode).
@@ -45,6 +46,8 @@ def main():
 
     import vlgsim  # noqa: F401
     import vlgsim.envs.realvlg_grasp as grasp_env
+    import vlgsim.grasp.labels as labels
+    import vlgsim.sim.grasp_primitive as gp
     import vlgsim.sim.maniskill_env as backend
     import vlgsim.sim.maniskill_scene as scene_build
     from vlgsim.policies import make_policy
@@ -74,6 +77,12 @@ def main():
     count(backend, "execute_topdown_grasp", "grasp_primitive")
     count(grasp_env, "grasp_labels", "grasp_labels")
     count(grasp_env.RealVLGGraspEnv, "sample_scene", "sample_scene")
+    count(backend.TabletopBackendEnv, "_swap_objects", "swap_objects")
+    count(scene_build, "visual_mesh_shape", "render_meshes")
+    count(scene_build, "attach_convex_pieces", "convex_shapes")
+    count(gp.DirectPoseControl, "set_targets", "direct_targets")
+    count(gp.DirectPoseControl, "step_physics", "physx_step")  # scene reuse steps PhysX itself, a tick at a time
+    count(labels, "gripper_collides", "gripper_collides")
     env = gym.make("vlgsim:RealVLG-Grasp-v0", scene_reuse=not args.rebuild)
     policy = make_policy("oracle", env, seed=0)
     for i in range(args.warmup):

@@ -35,3 +35,23 @@ def test_convex_pieces_answer_collisions_like_the_meshes():
             assert a == b
             answers.append(a)
         assert any(answers) and not all(answers)  # both outcomes were exercised
+
+
+def test_gripper_check_with_a_given_pose_inverse_is_the_same():
+    from vlgsim.scenes import sample_tabletop_scene
+
+    hits = []
+    for seed in range(70, 76):
+        sc = sample_tabletop_scene(seed)
+        target = sc.objects[0]
+        for other in sc.objects[1:]:
+            pieces = convex_pieces(other.spec.category, other.spec.scale)
+            moved = np.array(other.pose)
+            moved[:2, 3] = np.asarray(target.xy) + 0.04  # beside the target: some grasps hit it
+            for pose in (other.pose, moved):
+                for g0 in object_grasps(target.spec)[:20]:
+                    g = g0.transformed(target.pose)
+                    a = gripper_collides(g, pieces, pose)
+                    assert a == gripper_collides(g, pieces, None, np.linalg.inv(pose))
+                    hits.append(a)
+    assert any(hits) and not all(hits)

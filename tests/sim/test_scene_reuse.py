@@ -184,3 +184,36 @@ def test_renderer_with_pooled_objects_gives_the_same_images():
             assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.depth, b.depth), seed
             assert np.array_equal(a.object_index, b.object_index), seed
     assert pooled._pool.reused >= 10 and fresh._pool.built == 0
+
+
+def test_direct_grasp_leaves_the_controllers_step_counts_of_maniskills_hooks(grasp_env):
+    """The direct primitive steps PhysX without the controllers' per-step hook (it only counts
+    steps without interpolation); the counts it leaves are the ones the hook would have."""
+    env = grasp_env
+    base, policy = env.unwrapped, make_policy("oracle", env, seed=0)
+    assert base.direct_control
+    calls = []
+
+    class CountingPx:  # counts PhysX steps, passes everything else through
+        def __init__(self, px):
+            self.px = px
+
+        def __getattr__(self, name):
+            return getattr(self.px, name)
+
+        def step(self):
+            calls.append(1)
+            self.px.step()
+
+    obs, info = env.reset(seed=2000)
+    policy.reset(obs["instruction"], dict(info, episode_seed=2000))
+    px = base.scene.px
+    base.scene.px = CountingPx(px)
+    try:
+        env.step(policy.act(obs))
+    finally:
+        base.scene.px = px
+    arm, gripper = (base.agent.controller.controllers[k] for k in ("arm", "gripper"))
+    assert len(calls) == 102 * base._sim_steps_per_control
+    assert arm._step == len(calls)  # the arm's set_action is never called: every step counts
+    assert 0 < gripper._step < len(calls)  # steps since the gripper's last new target (close)

@@ -74,9 +74,10 @@ class TopDownGrasp:
         n = np.array([-a[1], a[0], 0.0])
         zc = self.center[2]
 
-        def box(r0, r1, w, z0, z1):
-            return np.array([[*(self.center[:2] + r * a[:2] + v * n[:2]), z]
-                             for r in (r0, r1) for v in (-w, w) for z in (z0, z1)])
+        def box(r0, r1, w, z0, z1):  # corners r-major, then v, then z (the same sums as one corner at a time)
+            r = np.repeat([r0, r1], 4)[:, None]
+            v = np.tile(np.repeat([-w, w], 2), 2)[:, None]
+            return np.c_[self.center[:2] + r * a[:2] + v * n[:2], np.tile([z0, z1], 4)]
 
         half = self.opening_m / 2
         fingers = [box(s * half, s * (half + FINGER_THICKNESS_M), FINGER_WIDTH_M / 2, zc - FINGER_BELOW_TCP_M,
@@ -118,18 +119,27 @@ def _box_samples(corners: np.ndarray, spacing_m: float = 0.01) -> np.ndarray:
     three edges), about ``spacing_m`` apart along each edge."""
     c = corners.reshape(2, 2, 2, 3)
     o, e = c[0, 0, 0], [c[1, 0, 0] - c[0, 0, 0], c[0, 1, 0] - c[0, 0, 0], c[0, 0, 1] - c[0, 0, 0]]
-    t = [np.linspace(0, 1, max(2, int(np.ceil(np.linalg.norm(v) / spacing_m)) + 1)) for v in e]
-    g = np.stack(np.meshgrid(*t, indexing="ij"), -1).reshape(-1, 3)
+    g = _unit_grid(*(max(2, int(np.ceil(np.linalg.norm(v) / spacing_m)) + 1) for v in e))
     return o + g @ np.stack(e)
 
 
+@lru_cache(maxsize=256)
+def _unit_grid(n0: int, n1: int, n2: int) -> np.ndarray:
+    """(n0 n1 n2, 3) fractions in [0, 1]^3 on an n0 x n1 x n2 grid, i-major (read-only, shared)."""
+    t = [np.linspace(0, 1, n) for n in (n0, n1, n2)]
+    g = np.stack(np.meshgrid(*t, indexing="ij"), -1).reshape(-1, 3)
+    g.flags.writeable = False
+    return g
+
+
 def gripper_collides(grasp: TopDownGrasp, pieces: "list[trimesh.Trimesh | ConvexPiece]",
-                     pieces_pose: np.ndarray | None = None) -> bool:
+                     pieces_pose: np.ndarray | None = None, pieces_pose_inverse: np.ndarray | None = None) -> bool:
     """Whether the descending open gripper (fingers and palm) would intersect any convex piece
-    (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``)."""
+    (given in their own frame, placed in the grasp's frame by the 4x4 ``pieces_pose``;
+    ``pieces_pose_inverse``: its ``np.linalg.inv``, when the caller has it already)."""
     boxes = grasp.gripper_boxes()
-    if pieces_pose is not None:
-        inv = np.linalg.inv(pieces_pose)
+    if pieces_pose is not None or pieces_pose_inverse is not None:
+        inv = np.linalg.inv(pieces_pose) if pieces_pose_inverse is None else pieces_pose_inverse
         boxes = [b @ inv[:3, :3].T + inv[:3, 3] for b in boxes]
     corners = np.concatenate(boxes)
     g_lo, g_hi = corners.min(0) - 1e-3, corners.max(0) + 1e-3

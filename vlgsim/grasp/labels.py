@@ -35,8 +35,7 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
     """Executable, visible grasp labels for ``objects[index]``, best quality first."""
     obj = objects[index]
     H, W = depth.shape
-    others = [(o, convex_pieces(o.spec.category, o.spec.scale)) for i, o in enumerate(objects) if i != index]
-    reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
+    others = _others(objects, index)
     out = []
     for g0 in object_grasps(obj.spec):
         g = g0.transformed(obj.pose)
@@ -46,9 +45,7 @@ def grasp_labels(objects: tuple[PlacedObject, ...], index: int, depth: np.ndarra
         z_cam = (extrinsic[:3, :3] @ g.top_point + extrinsic[:3, 3])[2]
         if abs(depth[int(uv[1]), int(uv[0])] - z_cam) > VISIBILITY_TOL_M:
             continue
-        near = [(o.pose, pieces) for o, pieces in others
-                if np.hypot(*(np.asarray(o.xy) - g.center[:2])) < reach + build_object(o.spec).footprint_radius_m]
-        if any(gripper_collides(g, pieces, pose) for pose, pieces in near):
+        if _collides_with_others(g, others):
             continue
         rect, cp = label_rect(g, intrinsic, extrinsic)
         pts = np.vstack([rect.jaw_endpoints(), cp.reshape(2, 2)])
@@ -65,16 +62,42 @@ def collision_free_grasps(objects: tuple[PlacedObject, ...], index: int) -> list
     object, best quality first: the labels without the camera's visibility and image rules
     (for privileged experts when no label is visible)."""
     obj = objects[index]
-    others = [(o, convex_pieces(o.spec.category, o.spec.scale)) for i, o in enumerate(objects) if i != index]
-    reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
+    others = _others(objects, index)
     out = []
     for g0 in object_grasps(obj.spec):
         g = g0.transformed(obj.pose)
-        near = [(o.pose, pieces) for o, pieces in others
-                if np.hypot(*(np.asarray(o.xy) - g.center[:2])) < reach + build_object(o.spec).footprint_radius_m]
-        if not any(gripper_collides(g, pieces, pose) for pose, pieces in near):
+        if not _collides_with_others(g, others):
             out.append(g)
     return out
+
+
+@dataclass(frozen=True)
+class _Other:
+    """An object other than the grasped one, as the gripper check reads it: (x, y) origin,
+    the distance within which a grasp centre may reach it (m), its pose and pose inverse."""
+
+    xy: np.ndarray
+    reach_m: float
+    pose: np.ndarray
+    pose_inverse: np.ndarray
+    pieces: tuple
+
+
+def _others(objects: tuple[PlacedObject, ...], index: int) -> list[_Other]:
+    reach = PALM_HALF_LENGTH_M + FINGER_THICKNESS_M
+    out = []
+    for i, o in enumerate(objects):
+        if i != index:
+            pose = o.pose
+            out.append(_Other(np.asarray(o.xy), reach + build_object(o.spec).footprint_radius_m, pose,
+                              np.linalg.inv(pose), convex_pieces(o.spec.category, o.spec.scale)))
+    return out
+
+
+def _collides_with_others(g: TopDownGrasp, others: list[_Other]) -> bool:
+    """The open gripper of ``g`` (world frame) would hit an object of ``others`` near it."""
+    return any(gripper_collides(g, o.pieces, o.pose, o.pose_inverse) for o in others
+               if np.hypot(*(o.xy - g.center[:2])) < o.reach_m)
 
 
 def _project1(p, K, E):

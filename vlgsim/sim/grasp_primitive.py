@@ -137,6 +137,17 @@ class DirectPoseControl:
         rot = torch.as_tensor(np.asarray(euler_xyz).astype(np.float32))
         self._quat = matrix_to_quaternion(euler_angles_to_matrix(rot, "XYZ")).numpy()[0]  # constant over the grasp
         self.last_arm_target = None
+        self._px = agent.scene.px
+        self._arm_steps = self._gripper_steps = 0  # steps since the controllers' last set_action
+
+    def step_physics(self, sim_steps: int) -> None:
+        """``sim_steps`` PhysX steps with the targets set: what ``step_physics`` does, without
+        the controllers' per-step hook, which without interpolation only counts steps (the
+        count is added in :meth:`finish`)."""
+        for _ in range(sim_steps):
+            self._px.step()
+        self._arm_steps += sim_steps
+        self._gripper_steps += sim_steps
 
     def set_targets(self, pos_in_base: np.ndarray, gripper: np.ndarray) -> None:
         """``pos_in_base`` (1, 3) TCP position in the robot base frame, metres; ``gripper``
@@ -151,6 +162,7 @@ class DirectPoseControl:
         g = float(np.float32(gripper[0]))
         if g not in self._gripper_targets:  # ManiSkill's own clip, scale and mimic, once per value
             self.gripper.set_action(torch.as_tensor(np.float32(gripper)[:, None]))
+            self._gripper_steps = 0  # set_action restarted its step count
             self._gripper_targets[g] = self.gripper._target_qpos[0].cpu().numpy().astype(np.float32)
         else:
             t = self._gripper_targets[g]
@@ -161,6 +173,9 @@ class DirectPoseControl:
         """Leave the arm controller's state as its own ``set_action`` would have."""
         if self.last_arm_target is not None:
             self.arm._target_qpos = torch.from_numpy(self.last_arm_target[None].copy())
+        self.arm._step += self._arm_steps  # as before_simulation_step would have counted
+        self.gripper._step += self._gripper_steps
+        self._arm_steps = self._gripper_steps = 0
 
 
 def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Callable[[], None]] = None,
@@ -208,7 +223,7 @@ def execute_topdown_grasp(env, plan: GraspPlan, objects, on_frame: Optional[Call
         for pos, grip in ticks:
             if direct:
                 control.set_targets(pos - base, grip)
-                step_physics(env)
+                control.step_physics(env._sim_steps_per_control)
             else:
                 step_controller(env, np.concatenate([pos - base, euler, grip[:, None]], axis=1))
             tick += 1

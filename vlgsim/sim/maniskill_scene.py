@@ -4,6 +4,9 @@ Meshes from the asset library are written once per process to a cache folder (SA
 builders read files); each convex piece becomes one convex collision shape and the
 part's concatenated pieces its visual mesh. Objects may differ per sub-scene (batched
 GPU simulation): slot k of every sub-scene is merged into one ManiSkill ``Actor``.
+The :class:`ObjectPool` of scene reuse builds the same entities from arrays kept beside
+the files instead (:func:`build_object_entity`): SAPIEN's file loaders spend most of a
+build in assimp.
 """
 
 from __future__ import annotations
@@ -76,12 +79,138 @@ def _part_files(category: str, scale: float) -> tuple[tuple[str, tuple[str, ...]
 def add_object_shapes(builder, asset: ObjectAsset, collision: bool = True) -> None:
     """Add visual (and, unless ``collision=False``, convex collision) shapes of every part
     of ``asset`` to a SAPIEN actor builder."""
-    material = sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
+    material = _object_material()
     for part, (visual, pieces) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
         rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
         builder.add_visual_from_file(visual, material=rm, name=part.name)
         for piece in pieces if collision else ():
             builder.add_convex_collision_from_file(piece, material=material, density=asset.density)
+
+
+def _object_material():
+    return sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
+
+
+def obj_corner_vertices(path: str) -> np.ndarray:
+    """(3 F, 3) float32: the points SAPIEN gives PhysX's convex cooking for an OBJ mesh file
+    (``PhysxCollisionShapeConvexMesh(filename)``): assimp's OBJ importer makes one vertex per
+    face corner, in face order, and SAPIEN loads without joining them. Parsed with numpy
+    (correctly rounded; assimp's parser gives the same floats for the fixed 8-decimal
+    numbers trimesh writes: ``tests/sim/test_convex_from_vertices.py``), ~20x cheaper than
+    the file loader, which spends nearly all its time in assimp."""
+    lines = Path(path).read_text().splitlines()
+    v = np.array(" ".join(ln[2:] for ln in lines if ln.startswith("v ")).split(), np.float64).astype(np.float32)
+    f = np.array(" ".join(ln[2:] for ln in lines if ln.startswith("f ")).split(), np.int64)
+    if not len(f) or len(f) % 3 or len(v) % 3:
+        raise ValueError(f"mesh file {path}: {len(v)} coordinates, {len(f)} face indices; rule: triangles of 'v x y z' "
+                         "and 'f a b c' lines, as trimesh writes them")
+    return v.reshape(-1, 3)[f - 1]
+
+
+def _saved_corner_vertices(path: str) -> np.ndarray:
+    """:func:`obj_corner_vertices` of ``path``, kept beside it as ``.corners.npy`` (4x cheaper to read)."""
+    saved = Path(path).with_suffix(".corners.npy")
+    try:
+        v = np.load(saved)
+        if v.dtype == np.float32 and v.ndim == 2 and v.shape[1] == 3:
+            return v
+    except (OSError, ValueError):
+        pass
+    v = obj_corner_vertices(path)
+    tmp = saved.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, v)
+    os.replace(tmp, saved)
+    return v
+
+
+@lru_cache(maxsize=64)
+def _piece_vertices(category: str, scale: float) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Per part, the cooking input of each convex piece (:func:`obj_corner_vertices`)."""
+    return tuple(tuple(_saved_corner_vertices(q) for q in pieces) for _, pieces in _part_files(category, scale))
+
+
+def _render_arrays_path(visual: str) -> Path:
+    """Beside the OBJ file (named by its content's hash), per SAPIEN version (its loader made them)."""
+    return Path(visual).with_suffix(f".render-sapien{sapien.__version__}.npz")
+
+
+def visual_mesh_shape(visual: str, material: sapien.render.RenderMaterial) -> "sapien.render.RenderShapeTriangleMesh":
+    """The render mesh SAPIEN loads from the OBJ file ``visual`` (assimp: vertices, normals,
+    texture coordinates per part), built from arrays saved beside the file the first time a
+    process on this machine loads it (``<file>.render-sapien<version>.npz``, read back from
+    SAPIEN's own loaded shape): the same mesh (``tests/sim/test_convex_from_vertices.py`` renders both)
+    without assimp's cost per file."""
+    if not isinstance(material, sapien.render.RenderMaterial):  # SAPIEN crashes on None with arrays
+        raise ValueError(f"material {material!r}; rule: a sapien.render.RenderMaterial")
+    path = _render_arrays_path(visual)
+    try:
+        with np.load(path) as z:
+            parts = [tuple(z[f"{k}{i}"] for k in ("v", "t", "n", "uv")) for i in range(int(z["n_parts"]))]
+    except (OSError, KeyError, ValueError):
+        parts = None
+    if parts is not None and len(parts) == 1:
+        return sapien.render.RenderShapeTriangleMesh(*parts[0], material)
+    shape = sapien.render.RenderShapeTriangleMesh(visual, np.ones(3, np.float32), material)
+    if parts is None:
+        arrays = {f"{k}{i}": a for i, q in enumerate(shape.parts) for k, a in
+                  (("v", q.vertices), ("t", q.triangles), ("n", q.get_vertex_normal()), ("uv", q.get_vertex_uv()))}
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, n_parts=len(shape.parts), **arrays)
+        os.replace(tmp, path)
+    return shape
+
+
+def cache_object_meshes(category: str, scale: float) -> None:
+    """Fill this machine's on-disk mesh cache for an object geometry: its OBJ files, the
+    render arrays :func:`visual_mesh_shape` saves beside them and the convex pieces' points."""
+    for visual, pieces in _part_files(category, scale):
+        if not _render_arrays_path(visual).exists():
+            visual_mesh_shape(visual, sapien.render.RenderMaterial())
+        for piece in pieces:
+            _saved_corner_vertices(piece)
+
+
+def build_object_entity(scene, asset: ObjectAsset, collision: bool = True, body_type: str = "dynamic") -> sapien.Entity:
+    """The entity ``add_object_shapes`` + ManiSkill's ``ActorBuilder.build_entity`` make (render
+    body, then PhysX body; same shapes, materials, mass), built from arrays instead of files:
+    render meshes by :func:`visual_mesh_shape`, convex pieces by :func:`attach_convex_pieces`."""
+    builder = scene.create_actor_builder()
+    builder.set_physx_body_type(body_type)
+    entity = sapien.Entity()
+    render = sapien.render.RenderBodyComponent()
+    for part, (visual, _) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
+        rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
+        shape = visual_mesh_shape(visual, rm)
+        shape.local_pose = sapien.Pose()
+        shape.name = part.name
+        render.attach(shape)
+    render.name = builder.name
+    entity.add_component(render)
+    entity.add_component(builder.build_physx_component())
+    if collision:
+        attach_convex_pieces(entity, asset, builder.collision_groups)
+    entity.name = builder.name
+    return entity
+
+
+def attach_convex_pieces(entity: sapien.Entity, asset: ObjectAsset, collision_groups) -> None:
+    """Give ``entity`` (built by a ManiSkill ``ActorBuilder`` without collision shapes) the
+    convex collision shapes :func:`add_object_shapes` adds, cooked from the same points as
+    the file loader would read (:func:`obj_corner_vertices`) and set up as ManiSkill's
+    ``build_physx_component`` sets them (collision groups, density, patch radii, order): the
+    same cooked hulls, mass, inertia and centre of mass, without assimp's cost per file."""
+    body = entity.find_component_by_type(sapien.physx.PhysxRigidBaseComponent)
+    material = _object_material()
+    one = np.ones(3, np.float32)
+    for pieces in _piece_vertices(asset.spec.category, asset.spec.scale):
+        for vertices in pieces:
+            shape = sapien.physx.PhysxCollisionShapeConvexMesh(vertices, one, material)
+            shape.local_pose = sapien.Pose()
+            shape.set_collision_groups(collision_groups)
+            shape.set_density(asset.density)
+            shape.set_patch_radius(0.0)
+            shape.set_min_patch_radius(0.0)
+            body.attach(shape)
 
 
 def build_object_slots(scene, per_scene_specs: list[list[ObjectSpec]], n_slots: int) -> list[Actor]:
@@ -129,10 +258,7 @@ class ObjectPool:
         free = self._waiting.get(key)
         if not free:
             self.built += 1
-            builder = scene.create_actor_builder()
-            add_object_shapes(builder, build_object(spec), collision=self.collision)
-            builder.set_physx_body_type(self.body_type)
-            return builder.build_entity()
+            return build_object_entity(scene, build_object(spec), self.collision, self.body_type)
         self.reused += 1
         self._n_waiting -= 1
         entity = free.pop()
