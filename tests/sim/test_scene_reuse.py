@@ -217,3 +217,24 @@ def test_direct_grasp_leaves_the_controllers_step_counts_of_maniskills_hooks(gra
     assert len(calls) == 102 * base._sim_steps_per_control
     assert arm._step == len(calls)  # the arm's set_action is never called: every step counts
     assert 0 < gripper._step < len(calls)  # steps since the gripper's last new target (close)
+
+
+def test_unseeded_resets_draw_the_same_new_scenes_as_rebuilding():
+    """After a seeded reset, each unseeded reset is a new scene (a training env must not repeat one
+    scene), and the same one with and without scene reuse."""
+    seeds = {}
+    for reuse in (False, True):
+        env = gym.make("vlgsim:RealVLG-Grasp-v0", scene_reuse=reuse, obs_mode="state",
+                       control_mode="pd_ee_delta_pose", ground_truth=False)
+        try:
+            env.reset(seed=31)
+            seeds[reuse] = []
+            for _ in range(3):
+                env.reset()
+                base = env.unwrapped
+                seeds[reuse].append((int(base._episode_seed[0]), [o.spec for o in base.scenes[0].objects]))
+        finally:
+            env.close()
+    assert [s for s, _ in seeds[True]] == [s for s, _ in seeds[False]]
+    assert len({s for s, _ in seeds[True]}) == 3 and 31 not in {s for s, _ in seeds[True]}
+    assert [o for _, o in seeds[True]] == [o for _, o in seeds[False]]

@@ -133,6 +133,10 @@ class TabletopBackendEnv(CachedBRDFLUTMixin, LightClearMixin, BaseEnv):
     def reset(self, seed=None, options=None):
         if seed is not None:  # Gymnasium's bookkeeping RNG (ManiSkill keeps its own episode RNGs)
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(int(np.atleast_1d(seed)[0]))
+        elif self.scene_reuse and not (options or {}).get("reconfigure", False):
+            # An unseeded reset is a new scene, as with rebuilding: ManiSkill's reconfigure draws the episode
+            # seed from the main RNG; without a reconfigure it would keep the last one (the same scene again).
+            self._set_episode_rng(self._batched_main_rng.randint(2**31), torch.arange(self.num_envs))
         return super().reset(seed=seed, options=options)
 
     @property
