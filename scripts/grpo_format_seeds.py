@@ -1,17 +1,21 @@
 """GRPO and GSPO over 3 seeds on the format reward of the tiny Qwen2-VL (issue 17, item 4).
 
-Each seed: a tiny random Qwen2-VL built from a config with that seed, a warm start on the
-ground-truth answers of a fixed 4-scene RealVLG dataset where only ``--format-rate`` of the targets
-carry the ``<think>...</think><answer>...</answer>`` format (the rest is the bare answer), shared by
-that seed's two runs; each run: ``--steps`` GRPO or GSPO steps at a constant learning rate with
+Each seed: a tiny random Qwen2-VL built from a config with that seed, a warm start (``--warm-start``
+SFT steps, learning rate 1e-3 decaying linearly to 0) on the ground-truth grasp answers of a fixed
+``--scenes``-scene RealVLG dataset where only ``--format-rate`` of the targets carry the
+``<think>...</think><answer>...</answer>`` format (the rest is the bare answer), shared by that seed's
+two runs; each run: ``--steps`` GRPO or GSPO steps, one prompt x ``--num-generations`` completions
+per step, a constant learning rate, KL coefficient ``--beta`` to the warm-started model, and
 ``--reward format_tags`` (graded: 0.2 per tag present once + 0.2 for the exact format). The learnable
-signal: raise the format rate from where the warm start left it.
+signal: one early decision (start with ``<think>`` or with the bare answer), which the long warm start
+leaves rare but cleanly executed; the KL term keeps the answers from degenerating meanwhile.
 
 Prints one line per run (mean reward of the first 10 and last 10 steps, their difference), writes
 ``OUT/table.json`` and a PNG with the per-step reward of the 3 seeds per algorithm, and, last, the
-table as one JSON line.
+table as one JSON line. A run whose ``OUT/ALGO_sSEED/summary.json`` exists is not trained again.
 
-    python scripts/grpo_format_seeds.py --out runs/grpo_seeds --png docs/training/grpo_gspo_format.png
+    python scripts/grpo_format_seeds.py          # runs/grpo_seeds, docs/training/grpo_gspo_format.png
+
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def run_config(algo: str, seed: int, data: Path, a) -> GRPORunConfig:
                          num_generations=a.num_generations, prompts_per_step=a.prompts_per_step,
                          max_completion_length=a.max_completion_length, learning_rate=a.lr, difficulty=None,
                          warm_start_steps=0, reward=a.reward,
-                         temperature=a.temperature, extra=dict(lr_scheduler_type="constant"),
+                         temperature=a.temperature, beta=a.beta, extra=dict(lr_scheduler_type="constant"),
                          save_steps=a.steps, torch_threads=1)
 
 
@@ -102,15 +106,17 @@ def main() -> None:
     p.add_argument("--prompts-per-step", type=int, default=1)
     p.add_argument("--max-completion-length", type=int, default=36)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warm-start", type=int, default=600)
+    p.add_argument("--warm-start", type=int, default=3000)
     p.add_argument("--format-rate", type=float, default=0.25)
     p.add_argument("--reward", default="format_tags", choices=["format", "format_tags"])
     p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--scenes", type=int, default=2, help="scenes in the fixed RealVLG dataset (one grasp prompt each)")
+    p.add_argument("--beta", type=float, default=0.04, help="KL coefficient to the warm-started model (0: none)")
     a = p.parse_args()
 
     from vlgsim.data.realvlg import DatasetConfig, generate
 
-    data = generate(DatasetConfig(n=4, seed=0, image_size=(160, 120), n_objects=(2, 4)), a.out / "data")
+    data = generate(DatasetConfig(n=a.scenes, seed=0, image_size=(160, 120), n_objects=(2, 4)), a.out / "data")
     table = []
     for algo in a.algos.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):

@@ -161,3 +161,26 @@ def test_format_reward_rises_from_a_partly_formatted_warm_start(assets, tmp_path
         GRPORunConfig(warm_start_format_rate=1.5)
     with pytest.raises(ValueError, match="protocol"):
         GRPORunConfig(warm_start_format_rate=0.5, protocol="realvlg-r1")
+
+
+def test_two_prompts_per_step_of_different_lengths_and_a_kl_term(assets, tmp_path):
+    """Two prompts of different lengths per step (TRL left-pads them; Qwen2-VL's 3-D rope index must follow)
+    with a KL term to the starting model, which is 0 at the first step (the policy is still that model)."""
+    model, data = assets
+    proc = load_processor(model)
+    rows = build_prompt_rows(data, proc.image_processor, ("bbox", "grasp"))
+    lengths = {r["task"]: len(proc.tokenizer(r["prompt"][0]["content"])["input_ids"]) for r in rows}
+    assert lengths["bbox"] != lengths["grasp"], lengths  # so a mixed pair really is padded
+    cfg = GRPORunConfig(model=str(model), data=str(data), tasks=("bbox", "grasp"), warm_start_steps=0, steps=2,
+                        prompts_per_step=2, num_generations=2, max_completion_length=8, beta=0.04, difficulty=None,
+                        torch_threads=1, save_steps=2)
+    s = train_grpo(cfg, tmp_path)
+    assert len(s["rewards"]) == 2 and s["config"]["beta"] == pytest.approx(0.04)
+    comps = [json.loads(line) for line in (tmp_path / "completions.jsonl").read_text().splitlines()]
+    for step in (1, 2):
+        assert len({(c["sample"], c["task"]) for c in comps if c["step"] == step}) == 2  # two prompts x 2 generations
+    log = read_log(tmp_path / "log.jsonl")
+    assert log[0]["kl"] == pytest.approx(0.0, abs=1e-6) and all(math.isfinite(r["kl"]) and r["kl"] >= 0 for r in log)
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            GRPORunConfig(beta=bad)

@@ -77,6 +77,10 @@ class GRPORunConfig:
     max_completion_length: int = 48
     learning_rate: float = 1e-5
     temperature: float = 1.0
+    beta: float = 0.0
+    """KL coefficient to the reference model (the starting checkpoint, after the warm start); 0: no
+    KL term and no reference model (DAPO, Dr. GRPO). A small value (0.04, DeepSeekMath's) keeps the
+    tiny model's answers from degenerating while the reward moves one early decision."""
     difficulty: Optional[str] = "exp"
     think: bool = True
     use_format: bool = True
@@ -129,6 +133,8 @@ class GRPORunConfig:
                              "is the vlgsim no-think format)")
         if self.num_generations < 2:
             raise ValueError(f"num_generations {self.num_generations}; rule: >= 2 (advantages are group-relative)")
+        if not (isinstance(self.beta, (int, float)) and math.isfinite(self.beta) and self.beta >= 0):
+            raise ValueError(f"beta {self.beta!r}; rule: a finite number >= 0")
         for name in ("steps", "prompts_per_step", "max_completion_length", "n_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} {getattr(self, name)}; rule: >= 1")
@@ -484,7 +490,7 @@ def grpo_config(cfg: GRPORunConfig, out: Path):
     kw = dict(output_dir=str(out / "trainer"), max_steps=cfg.steps, learning_rate=cfg.learning_rate,
               per_device_train_batch_size=cfg.prompts_per_step * cfg.num_generations,
               num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-              temperature=cfg.temperature, beta=0.0, logging_steps=1, report_to="tensorboard",
+              temperature=cfg.temperature, beta=cfg.beta, logging_steps=1, report_to="tensorboard",
               save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=1,
               use_cpu=True, bf16=False, fp16=False, seed=cfg.seed, data_seed=cfg.seed, disable_tqdm=False,
               dataloader_num_workers=0, activation_checkpointing=False, reward_weights=[float(cfg.reward == r) for r in REWARD_CHOICES], loss_type="grpo" if cfg.algo == "gspo" else "dapo",
