@@ -94,6 +94,18 @@ def plot(table: list[dict], png: Path, reward: str) -> None:
     plt.close(fig)
 
 
+def check_settings(a) -> None:
+    """OUT keeps finished runs and warm starts (a rerun resumes); refuse to mix runs of other settings
+    into the table: ``OUT/settings.json`` records the settings of the runs in OUT."""
+    settings = {k: v for k, v in vars(a).items() if k not in ("out", "png", "algos", "seeds")}
+    path = a.out / "settings.json"
+    if path.exists() and json.loads(path.read_text()) != settings:
+        raise SystemExit(f"{a.out} holds runs of other settings ({path}); rule: one folder per setting, "
+                         "use a new --out")
+    a.out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1, sort_keys=True))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("runs/grpo_seeds"))
@@ -113,6 +125,7 @@ def main() -> None:
     p.add_argument("--scenes", type=int, default=2, help="scenes in the fixed RealVLG dataset (one grasp prompt each)")
     p.add_argument("--beta", type=float, default=0.04, help="KL coefficient to the warm-started model (0: none)")
     a = p.parse_args()
+    check_settings(a)
 
     from vlgsim.data.realvlg import DatasetConfig, generate
 
