@@ -118,12 +118,12 @@ def main() -> None:
     if a.write and kept:
         gs = lib
         for _, path, i, v, touch in kept:
-            gs = extend_grasp_set(gs, load_grasp_set(path), i, v, touch, source_name=f"{path.parent.name}/{path.name}")
+            gs = extend_grasp_set(gs, load_grasp_set(path), i, v, touch, source_name=str(path))
         save_grasp_set(gs, library_dir())
         summary_path = library_dir() / "summary.json"
         summary = json.loads(summary_path.read_text())
         entry = summary[a.category]
-        entry.setdefault("top_ups", []).append(dict(part=a.part, added=len(kept), sources=sorted({f"{p.parent.name}/{p.name}" for _, p, *_ in kept}),
+        entry.setdefault("top_ups", []).append(dict(part=a.part, added=len(kept), sources=sorted({str(p) for _, p, *_ in kept}),
                                                    episodes_each=len(seeds), seeds=seeds))
         summary_path.write_text(json.dumps(summary, indent=1))
     print(json.dumps(dict(category=a.category, part=a.part, candidates=len(report), passed=sum(r["ok"] for r in report),
