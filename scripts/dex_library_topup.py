@@ -123,7 +123,8 @@ def main() -> None:
         summary_path = library_dir() / "summary.json"
         summary = json.loads(summary_path.read_text())
         entry = summary[a.category]
-        entry.setdefault("top_ups", []).append(dict(part=a.part, added=len(kept), sources=sorted({str(p) for _, p, *_ in kept}),
+        sources = sorted({str(p) for _, p, *_ in kept})
+        entry.setdefault("top_ups", []).append(dict(part=a.part, added=len(kept), sources=sources,
                                                    episodes_each=len(seeds), seeds=seeds))
         summary_path.write_text(json.dumps(summary, indent=1))
     print(json.dumps(dict(category=a.category, part=a.part, candidates=len(report), passed=sum(r["ok"] for r in report),
