@@ -102,3 +102,23 @@ def test_hand_meshes_sit_on_their_links_and_are_drawn(block_grasps):
     hand_caps = np.abs(caps.astype(int) - e_caps).sum(-1) > 30
     assert hand_mesh.sum() > 200 and hand_caps.sum() > 200
     assert (hand_mesh ^ hand_caps).sum() > 0.05 * hand_mesh.sum()
+
+
+@pytest.mark.parametrize("seed, pga", [(0, False), (7, True)])
+def test_oracle_lifts_the_mug_by_its_handle_and_the_screwdriver_with_three_fingertips(seed, pga):
+    """Seed 0 asks for the mug's handle (dropped with the approach before the library's top-up:
+    its handle grasps had no clear backed-off path), seed 7 for the screwdriver's handle (every
+    library grasp had <= 2 fingertips on it, so PGA was 0)."""
+    env = gym.make("vlgsim:DexVLG-PartGrasp-v0", obs_mode="state")
+    try:
+        oracle = make_policy("oracle", env)
+        obs, info = env.reset(seed=seed)
+        assert (info["category"], info["part"]) == (("mug", "handle") if seed == 0 else ("screwdriver", "handle"))
+        oracle.reset(obs["instruction"], info)
+        _, _, _, _, info = env.step(oracle.act(obs))
+        assert info["metrics"]["Suc"] == 1.0 and info["approach_clear"], info
+        assert info["approach_shape"].startswith("backed")
+        if pga:
+            assert info["metrics"]["PGA"] == 1.0 and oracle.last_choice["part_touch"] >= 3, info
+    finally:
+        env.close()

@@ -16,7 +16,7 @@ from vlgsim.assets.shadow_hand import load_shadow_hand
 from vlgsim.data.grasp_sets import GraspLibraryError, grasp_set_path, library_dir, load_library_set, save_grasp_set
 from vlgsim.grasp.dex_energy import GraspEnergy, ObjectField
 from vlgsim.grasp.dex_force_closure import force_closure_margin, in_force_closure
-from vlgsim.grasp.dex_library import _digest, _hand_items, check_versions, hand_hash, object_hash
+from vlgsim.grasp.dex_library import _digest, _hand_items, check_versions, extend_grasp_set, hand_hash, object_hash
 from vlgsim.grasp.dex_pipeline import part_units
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 
@@ -122,6 +122,41 @@ def test_a_stale_or_missing_library_set_is_refused_and_the_oracle_falls_back(tmp
     with pytest.warns(UserWarning, match="stale"):
         got = oracle.grasp_set("block", 1.0)
     assert oracle.sources[("block", 1.0)] == "cache" and len(got) == len(fresh)
+
+
+def test_a_top_up_appends_a_grasp_with_its_new_verdict_and_drops_nothing(tmp_path):
+    from vlgsim.grasp.dex_validate import GraspValidation
+
+    lib = load_library_set("block", 1.0)
+    src = load_library_set("mug", 1.0)
+    with pytest.raises(ValueError, match="rule: the library set's object"):
+        extend_grasp_set(lib, src, 0, None, 3)
+    i = int(lib.select("body")[0])
+    v = GraspValidation(True, True, True, np.array([1, 1, 1, 1, 1, 0], bool), True, ("thumb", "index", "middle"),
+                        "Grasp the body of the block object, with contacts on thumb, index, middle", 0.01)
+    grown = extend_grasp_set(lib, lib, i, v, 3, source_name="test")
+    n = len(lib)
+    assert len(grown) == n + 1 and grown.grasps.dtype == np.float32
+    np.testing.assert_array_equal(grown.grasps[:n], lib.grasps)  # nothing dropped or reordered
+    np.testing.assert_array_equal(grown.grasps[n], lib.grasps[i])
+    assert grown.held[n].tolist() == v.held.tolist() and grown.part_touch[n] == 3
+    assert grown.contact_fingers[n] == "thumb,index,middle" and grown.part[n] == "body"
+    assert grown.meta["parts"]["body"] == {"attempts": lib.meta["parts"]["body"]["attempts"] + 1,
+                                           "valid": lib.meta["parts"]["body"]["valid"] + 1}
+    assert grown.meta["top_ups"][-1] == {"part": "body", "source": "test", "index": i}
+    # it is still a current library set after a round trip
+    save_grasp_set(grown, tmp_path)
+    back = load_library_set("block", 1.0, tmp_path)
+    assert len(back) == n + 1 and int(back.valid.sum()) == back.meta["parts"]["body"]["valid"]
+
+
+def test_capped_parts_have_library_grasps_with_three_fingertips_on_the_part():
+    """The oracle's PGA on these parts was 0 when every library grasp had <= 2 fingertips on them."""
+    for category, part in (("screwdriver", "handle"), ("hammer", "handle")):
+        gs = load_library_set(category, 1.0)
+        good = (gs.part == part) & gs.valid & (gs.part_touch >= 3)
+        assert good.sum() >= 4, (category, part)
+        assert good[gs.select(part)[0]]  # preferred over the 2-fingertip grasps
 
 
 @pytest.mark.sim

@@ -76,3 +76,38 @@ def check_versions(meta: dict, category: str, scale: float) -> list[str]:
     """Reasons a grasp set with ``meta`` no longer fits the current object and hand (empty: fits)."""
     now = version_meta(category, scale)
     return [f"{k} {meta.get(k)!r} != current {v!r}" for k, v in now.items() if meta.get(k) != v]
+
+
+def extend_grasp_set(library_set, source, i: int, validation, part_touch: int, source_name: str = ""):
+    """``library_set`` (a compacted library :class:`~vlgsim.grasp.dex_pipeline.GraspSet`) with
+    grasp ``i`` of ``source`` (same object) appended, float32 like the rest, carrying the current
+    validator's ``validation`` (:class:`~vlgsim.grasp.dex_validate.GraspValidation`) and
+    ``part_touch`` (fingertips on its part) instead of the stored verdict. Nothing is dropped;
+    ``meta["parts"]`` counts the grasp as one more valid attempt of its part and
+    ``meta["top_ups"]`` names where it came from."""
+    from vlgsim.grasp.dex_pipeline import GraspSet
+
+    gs, part = library_set, str(source.part[i])
+    if source.category != gs.category or round(float(source.scale), 2) != round(float(gs.scale), 2):
+        raise ValueError(f"grasp of {source.category} at scale {source.scale}; rule: the library set's object "
+                         f"({gs.category} at {gs.scale})")
+    add = lambda a, x, dtype=None: np.concatenate([a, np.asarray([x], dtype or a.dtype)])  # noqa: E731
+    parts = {p: dict(c) for p, c in gs.meta.get("parts", {}).items()}
+    c = parts.setdefault(part, {"attempts": 0, "valid": 0})
+    c["attempts"] += 1
+    c["valid"] += int(validation.valid)
+    meta = dict(gs.meta, parts=parts, top_ups=list(gs.meta.get("top_ups", [])) + [
+        {"part": part, "source": source_name, "index": int(i)}])
+    fc = gs.force_closure
+    return GraspSet(
+        category=gs.category, scale=gs.scale, grasps=add(gs.grasps, source.grasps[i].astype(np.float32)),
+        part=np.concatenate([gs.part.astype(str), [part]]), energy=add(gs.energy, source.energy[i]),
+        terms={k: add(v, source.terms[k][i]) for k, v in gs.terms.items()},
+        valid=add(gs.valid, validation.valid), penetration_ok=add(gs.penetration_ok, validation.penetration_ok),
+        self_penetration_ok=add(gs.self_penetration_ok, validation.self_penetration_ok),
+        held=np.concatenate([gs.held, np.asarray(validation.held, bool)[None]]),
+        part_aligned=add(gs.part_aligned, validation.part_aligned),
+        contact_fingers=np.concatenate([gs.contact_fingers.astype(str), [",".join(validation.contact_fingers)]]),
+        caption=np.concatenate([gs.caption.astype(str), [validation.caption]]),
+        part_touch=add(gs.part_touch, part_touch), meta=meta,
+        force_closure=None if fc is None else add(fc, validation.force_closure))
