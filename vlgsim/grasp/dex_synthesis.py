@@ -144,7 +144,9 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
     draws, the one farthest from the other parts), the palm ``palm_distance_m``
     out along its normal and facing it; the fingers point along the face's shorter side (3 in
     4 draws; otherwise the longer side), so they can wrap across the part, turned by a little
-    jitter; joints slightly closed with the thumb opposed."""
+    jitter; joints slightly closed with the thumb opposed. On a small part, a share
+    ``cfg.pinch_share`` of the hands (default none) starts as a pinch or wrap instead
+    (:func:`pinch_grasp`, same face and orientation)."""
     J = {name: i for i, name in enumerate(JOINT_NAMES)}
     faces = _obb_faces(part_mesh, other_points)
     T = part_mesh.bounding_box_oriented.primitive.transform
@@ -164,7 +166,8 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
         if small and cfg.pinch_share > 0 and rng.random() < cfg.pinch_share:
             fs = cfg.pinch_sets[rng.integers(len(cfg.pinch_sets))]
             target = T[:3, 3] + 0.5 * offset  # near the part's centre, towards the chosen point
-            grasps.append(pinch_grasp(hand, target, R, fs, rng, wrap=bool(rng.random() < cfg.pinch_wrap)))
+            wrap = cfg.pinch_wrap > 0 and rng.random() < cfg.pinch_wrap  # no draw when off
+            grasps.append(pinch_grasp(hand, target, R, fs, rng, wrap=bool(wrap)))
             active.append(_finger_mask(fs))
             continue
         palm_world = centre + offset + nv * rng.uniform(*cfg.palm_distance_m)
