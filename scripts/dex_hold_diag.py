@@ -5,11 +5,14 @@ mass (cm) and the turn (degrees), every direction run (no early stop). The grasp
 runs/hold_diag_{object}_{part}.npz and reused (REOPT=1 optimises again).
 
     python scripts/dex_hold_diag.py bottle neck 8
+    CFG='{"pinch_share": 1.0}' REOPT=1 python scripts/dex_hold_diag.py bottle neck 8   # a SynthesisConfig override
 """
 
+import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +32,7 @@ if path.exists() and not os.environ.get("REOPT"):
     z = np.load(path)
     grasps, pen = z["grasps"], z["pen"]
 else:
-    cfg = SynthesisConfig()
+    cfg = replace(SynthesisConfig(), **json.loads(os.environ.get("CFG", "{}")))
     e = GraspEnergy(s.hand, s.obj, part, n, contacts_on_part=cfg.contacts_on_part)
     rng = np.random.default_rng([0, k])
     t = time.time()

@@ -15,10 +15,14 @@ from dataclasses import replace
 import numpy as np
 
 from vlgsim.assets.objects import GRASPABLE_PARTS
+from vlgsim.grasp.dex_energy import EnergyWeights
 from vlgsim.grasp.dex_pipeline import ObjectSetup, synthesize_part
 from vlgsim.grasp.dex_synthesis import SynthesisConfig
 
-cfg = replace(SynthesisConfig(), **json.loads(os.environ.get("CFG", "{}")))
+over = json.loads(os.environ.get("CFG", "{}"))
+if "weights" in over:  # {"weights": {"fc": 30.0}}: an EnergyWeights override
+    over["weights"] = replace(EnergyWeights(), **over["weights"])
+cfg = replace(SynthesisConfig(), **over)
 cat, n = sys.argv[1], int(sys.argv[2])
 only = sys.argv[3].split(",") if len(sys.argv) > 3 else None
 setup = ObjectSetup(cat, 1.0, 0, "cpu")

@@ -24,7 +24,7 @@ import warp as wp
 from vlgsim.assets.shadow_hand import FINGERS, JOINT_NAMES, HandModel
 from vlgsim.grasp import dex_kernels as K
 from vlgsim.grasp.dex_energy import TERMS, EnergyWeights, GraspEnergy
-from vlgsim.grasp.dexterous import GRASP_DIM, make_grasp
+from vlgsim.grasp.dexterous import GRASP_DIM, fingertips, forward_kinematics, make_grasp
 from vlgsim.scenes.part_grasp import FINGER_SETS
 
 
@@ -49,6 +49,19 @@ class SynthesisConfig:
     radial_start: float = 0.5
     """E_fc's radial blend (:attr:`EnergyWeights.radial`) at the first iteration; it falls
     linearly to 0 at ``late_start``, so the end of the run scores true surface normals."""
+
+    pinch_share: float = 0.0
+    """Share of the hands on a small part (:attr:`pinch_max_width_m`) initialised as a precision
+    pinch (:func:`pinch_grasp`) instead of the palm-on-face pose."""
+    pinch_max_width_m: float = 0.035
+    """A part is small when its oriented bounding box's middle side is at most this (a bottle's
+    neck and cap, a mug's handle, a hammer's handle and head, a screwdriver, a marker)."""
+    pinch_sets: tuple[tuple[str, ...], ...] = (("thumb", "index", "middle"),)
+    """Finger sets of the pinch initialisation (the other fingers start curled into the palm)."""
+    pinch_wrap: float = 0.0
+    """Share of the pinch initialisations that are wraps instead: the pinching fingers curled
+    round the part (the centre of their phalanges, not of their tips, on the part), so the
+    proximal, middle and distal phalanges touch it at different angles round it."""
 
     contacts_on_part: bool = True
     """E_dis and E_fc against the target part's own mesh (:class:`GraspEnergy`)."""
@@ -131,10 +144,13 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
     draws, the one farthest from the other parts), the palm ``palm_distance_m``
     out along its normal and facing it; the fingers point along the face's shorter side (3 in
     4 draws; otherwise the longer side), so they can wrap across the part, turned by a little
-    jitter; joints slightly closed with the thumb opposed."""
+    jitter; joints slightly closed with the thumb opposed. On a small part, a share
+    ``cfg.pinch_share`` of the hands (default none) starts as a pinch or wrap instead
+    (:func:`pinch_grasp`, same face and orientation)."""
     J = {name: i for i, name in enumerate(JOINT_NAMES)}
     faces = _obb_faces(part_mesh, other_points)
     T = part_mesh.bounding_box_oriented.primitive.transform
+    small = np.sort(part_mesh.bounding_box_oriented.primitive.extents)[1] <= cfg.pinch_max_width_m
     grasps, active = [], []
     for _ in range(n):
         centre, nv, axis, ext = faces[rng.integers(len(faces))]
@@ -147,6 +163,13 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
         y = nv  # the palm faces -y: -y points into the part
         R = np.stack([np.cross(y, z), y, z], axis=1)
         R = R @ trimesh.transformations.rotation_matrix(rng.normal(0, 0.25), [0, 1, 0])[:3, :3]
+        if small and cfg.pinch_share > 0 and rng.random() < cfg.pinch_share:
+            fs = cfg.pinch_sets[rng.integers(len(cfg.pinch_sets))]
+            target = T[:3, 3] + 0.5 * offset  # near the part's centre, towards the chosen point
+            wrap = cfg.pinch_wrap > 0 and rng.random() < cfg.pinch_wrap  # no draw when off
+            grasps.append(pinch_grasp(hand, target, R, fs, rng, wrap=bool(wrap)))
+            active.append(_finger_mask(fs))
+            continue
         palm_world = centre + offset + nv * rng.uniform(*cfg.palm_distance_m)
         q = np.zeros(len(JOINT_NAMES))
         for f in ("FF", "MF", "RF", "LF"):
@@ -160,6 +183,39 @@ def initial_grasps(hand: HandModel, part_mesh: trimesh.Trimesh, n: int, rng: np.
         grasps.append(make_grasp(palm_world - R @ hand.palm_point, R, q))
         active.append(_finger_mask(FINGER_SETS[rng.integers(len(FINGER_SETS))]))
     return np.array(grasps), np.array(active)
+
+
+def pinch_grasp(hand: HandModel, target: np.ndarray, R: np.ndarray, fingers: tuple[str, ...],
+                rng: np.random.Generator, wrap: bool = False) -> np.ndarray:
+    """(31,) a precision-pinch initial grasp, object frame: ``fingers`` half closed with the
+    thumb opposed, the others curled into the palm (out of the way of neighbouring parts), and
+    the hand (rotation ``R``, palm facing ``-R[:, 1]``) placed so that the mean of the pinching
+    fingertips lies at ``target`` (metres, object frame): the part sits between the fingertips
+    rather than against the palm, so the tips can close around a part narrower than the hand
+    and spread round it (contacts round a thin neck resist a turn about it). ``wrap``: the
+    fingers (not the thumb) curled further and the mean of their joints and tips (the centre of
+    the ring they make) at ``target``: a hook round a handle or neck."""
+    J = {name: i for i, name in enumerate(JOINT_NAMES)}
+    q = np.zeros(len(JOINT_NAMES))
+    for f, name in zip(("FF", "MF", "RF", "LF"), ("index", "middle", "ring", "little")):
+        curl = ((0.6, 0.9), (0.8, 1.2), (0.6, 1.0)) if wrap else ((0.3, 0.7), (0.2, 0.5), (0.1, 0.4))
+        ranges = curl if name in fingers else ((1.2, 1.5),) * 3
+        for k, (a, b) in zip((2, 1, 0), ranges):
+            q[J[f"{f}J{k}"]] = rng.uniform(a, b)
+        q[J[f + "J3"]] = rng.normal(0, 0.05)
+    q[J["THJ4"]], q[J["THJ3"]] = rng.uniform(0.8, 1.1), rng.uniform(0.8, 1.2)
+    q[J["THJ2"]], q[J["THJ1"]], q[J["THJ0"]] = rng.normal(0, 0.05), rng.uniform(0.0, 0.3), rng.uniform(-0.5, -0.1)
+    q = np.clip(q, hand.lower, hand.upper)
+    g0 = make_grasp(np.zeros(3), np.eye(3), q)
+    tips = fingertips(hand, g0)[0]
+    centre = tips[[FINGERS.index(f) for f in fingers]].mean(axis=0)  # hand frame
+    if wrap:
+        X = forward_kinematics(hand, g0)
+        ring = [X[k, :3, 3] for k in range(hand.n_links) if hand.link_finger[k] >= 0
+                and FINGERS[hand.link_finger[k]] in fingers and FINGERS[hand.link_finger[k]] != "thumb"]
+        ring += [tips[FINGERS.index(f)] for f in fingers if f != "thumb"]
+        centre = np.mean(ring, axis=0)
+    return make_grasp(np.asarray(target, float) - R @ centre, R, q)
 
 
 def _finger_mask(fs: tuple[str, ...]) -> list[float]:
