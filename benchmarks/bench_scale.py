@@ -1,10 +1,12 @@
 """Scaling of grasp episodes (RealVLG-Grasp-v0, oracle), as ratios measured in the same run.
 
 1. ``per_core_ratio``: grasp episodes per core-minute (CPU time of the process) with
-   ``scene_reuse=True`` divided by ``scene_reuse=False`` (rebuild the scene at every reset),
-   from ``benchmarks/bench_reset_reuse.py --episodes N --warmup 5`` (the two modes in two
-   one-thread processes on the same seeds, rows compared). ``null`` when the env does not
-   take the ``scene_reuse`` keyword (then only the rebuild rate is reported). Target >= 3.0.
+   ``scene_reuse=True`` divided by the implementation before issue 15's work (git revision
+   5268f48, run from its own extracted tree); ``per_core_ratio_vs_rebuild``: divided by today's
+   ``scene_reuse=False`` (rebuild the scene at every reset). Both from
+   ``benchmarks/bench_reset_reuse.py --episodes N --warmup 5`` (one-thread processes on the same
+   seeds, rows compared). ``null`` when the env does not take the ``scene_reuse`` keyword (then
+   only the rebuild rate is reported). Target >= 3.0.
 2. ``two_worker_ratio``: episodes/min with 2 local workers / 1 worker in steady state
    (episodes finished after each worker's first one, over the time since then); target >= 1.8.
    ``two_worker_ratio_with_startup``: the same over the whole run of ``--episodes`` episodes
@@ -132,6 +134,7 @@ def main():
     if reuse:
         out["per_core"] = per_core_ratio(args.per_core_episodes)
         out["per_core_ratio"] = out["per_core"].get("per_core_ratio")
+        out["per_core_ratio_vs_rebuild"] = out["per_core"].get("per_core_ratio_vs_rebuild")
     else:
         rebuild = per_core_rate({}, args.per_core_episodes)
         out["per_core_rebuild"] = {k: v for k, v in rebuild.items() if k != "rows"}
