@@ -5,17 +5,21 @@
 ``1 - tanh(5 d)``, grasped +1, lift +2 x grasped, 5 on success, divided by 5).
 
 ``obs="grasp"`` (default, the RL task): observation ``RealVLGGraspEnv.grasp_state`` (robot, TCP
-pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size and
-rise), 4-D action [dx, dy, dz, gripper] with the TCP held pointing down at a fixed yaw
-(:class:`vlgsim.envs.wrappers.GraspStateTopDown` over ``pd_ee_delta_pose``), the reach stage
-pulling to the object's box centre (``reach_point="center"``), no reset render
-(``ground_truth=False``), observations normalised by ``VecNormalize`` (``vecnormalize.pkl``).
+pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size, jaw
+features and rise), top-down action [dx, dy, dz, (dyaw,) gripper] with the TCP held pointing down
+(:class:`vlgsim.envs.wrappers.GraspStateTopDown`; ``control="dls"``: one damped-least-squares step on
+the Jacobian sent to ``pd_joint_pos``, ``control="ee"``: ManiSkill's ``pd_ee_delta_pose`` IK, 4-D
+only; ``yaw=True`` adds the yaw turn), the reach stage pulling to the object's box centre
+(``reach_point="center"``), no reset render (``ground_truth=False``), observations normalised by
+``VecNormalize`` (``vecnormalize.pkl``). The envs run in one process (``DummyVecEnv``) unless
+``subproc=True`` (``SubprocVecEnv``, one process each).
 ``obs="target"``: :func:`vlgsim.envs.wrappers.target_state` with the 7-D action; ``obs="state"``:
 the raw state vector. Privileged state: the instruction is not an input.
 
 Logs: every finished episode (return, success, length) to ``episodes.csv`` and ``log.jsonl``
 as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
-Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``; ``resume=True`` loads it and trains
+Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``, also kept as
+``checkpoints/STEPS/`` (each loads as ``sb3:OUT/checkpoints/STEPS``); ``resume=True`` loads it and trains
 the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
 ``train.json`` and ``curve.png`` (return and success against environment steps).
 """
@@ -35,6 +39,8 @@ from vlgsim.envs.wrappers import GraspStateTopDown, StateOnly, TargetState
 
 ALGOS = ("ppo", "sac")
 OBS_KINDS = ("grasp", "target", "state")
+CONTROLS = {"dls": "pd_joint_pos", "ee": "pd_ee_delta_pose"}
+"""``--obs grasp`` top-down control -> the env's control_mode."""
 GRASP_ENV_KWARGS = {"reach_point": "center", "ground_truth": False}
 """What ``obs="grasp"`` adds to the env: reach reward to the object's box centre, no reset render."""
 
@@ -44,16 +50,19 @@ class SB3Config:
     env_id: str = "RealVLG-Grasp-v0"
     algo: str = "ppo"
     total_steps: int = 20_000
-    n_envs: int = 2
+    n_envs: int = 4
+    subproc: bool = False
     seed: int = 0
     env_kwargs: dict = field(default_factory=lambda: {"n_objects": [1, 1]})
-    max_episode_steps: int = 50
+    max_episode_steps: int = 100
     obs: str = "grasp"
+    control: str = "dls"
+    yaw: bool = True
     checkpoint_steps: int = 10_000
     normalize_obs: bool = True
     normalize_reward: bool = False
     ppo_kwargs: dict = field(default_factory=lambda: dict(
-        n_steps=500, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+        n_steps=500, batch_size=400, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
@@ -65,11 +74,11 @@ def _make_env(cfg: SB3Config, rank: int):
 
         torch.set_num_threads(1)  # tiny tensors: threads only contend with the other env processes
         if cfg.obs == "grasp":
-            kw = dict(obs_mode="grasp_state", control_mode="pd_ee_delta_pose") | GRASP_ENV_KWARGS | cfg.env_kwargs
+            kw = dict(obs_mode="grasp_state", control_mode=CONTROLS[cfg.control]) | GRASP_ENV_KWARGS | cfg.env_kwargs
         else:
             kw = dict(obs_mode="state", control_mode="pd_ee_delta_pose") | cfg.env_kwargs
         env = gym.make(cfg.env_id, max_episode_steps=cfg.max_episode_steps, **kw)
-        env = {"grasp": GraspStateTopDown, "target": TargetState, "state": StateOnly}[cfg.obs](env)
+        env = GraspStateTopDown(env, yaw=cfg.yaw) if cfg.obs == "grasp" else {"target": TargetState, "state": StateOnly}[cfg.obs](env)
         env.reset(seed=cfg.seed + 10_000 * rank)
         return env
 
@@ -87,6 +96,8 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
         raise ValueError(f"algo {cfg.algo!r}; rule: one of {ALGOS}")
     if cfg.obs not in OBS_KINDS:
         raise ValueError(f"obs {cfg.obs!r}; rule: one of {OBS_KINDS}")
+    if cfg.control not in CONTROLS:
+        raise ValueError(f"control {cfg.control!r}; rule: one of {tuple(CONTROLS)}")
     import torch
 
     torch.set_num_threads(1)
@@ -94,7 +105,7 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
     out.mkdir(parents=True, exist_ok=True)
     resume = resume and (out / "model.zip").exists()
     thunks = [_make_env(cfg, i) for i in range(cfg.n_envs)]
-    venv = SubprocVecEnv(thunks, start_method="spawn") if cfg.n_envs > 1 else DummyVecEnv(thunks)
+    venv = SubprocVecEnv(thunks, start_method="spawn") if cfg.subproc and cfg.n_envs > 1 else DummyVecEnv(thunks)
     venv = VecMonitor(venv)
     norm_path = out / "vecnormalize.pkl"
     normalize = cfg.normalize_obs or cfg.normalize_reward
@@ -122,17 +133,25 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
                     self.f.flush()
                     self.j.flush()
             if self.num_timesteps // cfg.checkpoint_steps != (self.num_timesteps - self.training_env.num_envs) // cfg.checkpoint_steps:
-                save()
+                save(keep=True)
             return True
 
         def _on_training_end(self):
             self.f.close()
             self.j.close()
 
-    def save():
+    def save(keep: bool = False):
         model.save(out / "model.zip")
         if normalize:
             venv.save(str(norm_path))
+        if keep:  # a loadable copy per checkpoint: sb3:OUT/checkpoints/STEPS
+            import shutil
+
+            ck = out / "checkpoints" / str(model.num_timesteps)
+            ck.mkdir(parents=True, exist_ok=True)
+            for f in ("model.zip", "vecnormalize.pkl", "train.json"):
+                if (out / f).exists():
+                    shutil.copy2(out / f, ck / f)
 
     Algo = PPO if cfg.algo == "ppo" else SAC
     if resume:
