@@ -309,6 +309,7 @@ def train_sb3_cmd(
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} "
                f"--env-kwarg obs_mode={'grasp_state' if obs == 'grasp' else 'state'} "
                f"--env-kwarg control_mode={CONTROLS[control] if obs == 'grasp' else 'pd_ee_delta_pose'} "
+               f"{'--env-kwarg ground_truth=false ' if obs == 'grasp' else ''}"
                f"--env-kwarg 'n_objects=[1,1]' --max-steps {max_episode_steps}")
 
 

@@ -204,8 +204,9 @@ def checkpoint_eval_job(run: Path, max_steps: int | None = None):
 
 
 def evaluate_checkpoints(out: Path, episodes: int = 50, seed: int = HELDOUT_SEED, max_steps: int | None = None,
-                         workers: int = 1) -> list[dict]:
-    """Evaluate every ``out/checkpoints/STEPS`` not yet in ``out/heldout.jsonl`` on seeds ``seed``..
+                         workers: int = 1, every: int = 1) -> list[dict]:
+    """Evaluate every ``out/checkpoints/STEPS`` (STEPS a multiple of ``every``; newest first) not yet in
+    ``out/heldout.jsonl`` on seeds ``seed``..
     ``seed + episodes - 1`` (deterministic actions, the env's success), append one line per checkpoint
     (step, successes, episodes, success rate, failure modes, wall s) and return all lines so far."""
     from collections import Counter
@@ -217,8 +218,10 @@ def evaluate_checkpoints(out: Path, episodes: int = 50, seed: int = HELDOUT_SEED
     done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     seen = {(d["step"], d["episodes"], d["seed"]) for d in done}
     cks = sorted((p for p in (out / "checkpoints").glob("*") if p.name.isdigit() and (p / "model.zip").exists()),
-                 key=lambda p: int(p.name))
+                 key=lambda p: -int(p.name))
     for ck in cks:
+        if int(ck.name) % every:
+            continue
         if (int(ck.name), episodes, seed) in seen:
             continue
         t0 = time.perf_counter()
