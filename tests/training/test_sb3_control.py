@@ -86,3 +86,22 @@ def test_joint_action_is_within_limits_or_names_the_rule(env, action, qpos_noise
         return
     assert a.shape == (8,) and np.all(np.isfinite(a))
     assert np.all(a[:7] >= c.q_low - 1e-6) and np.all(a[:7] <= c.q_high + 1e-6) and abs(a[7]) <= 1
+
+
+def test_seed_each_reset_gives_a_new_scene_per_unseeded_reset(env):
+    """With scene reuse an unseeded reset repeats the last scene; SeedEachReset moves to the next seed
+    each time (the training envs' scenes), and a seeded reset does not move the sequence."""
+    from vlgsim.envs.wrappers import SeedEachReset
+
+    base = env.unwrapped
+    base.reset(seed=1100000)
+    same = base.reset()[0]["grasp_state"][29:39]
+    assert np.array_equal(base.reset()[0]["grasp_state"][29:39], same)  # the trap
+    w = SeedEachReset(env, 1100000)
+    seeds, objs = [], []
+    for s in (None, None, 7, None):
+        x, _ = w.reset(seed=s)
+        seeds.append(int(base._episode_seed[0]))
+        objs.append(x[29:39].copy())
+    assert seeds == [1100000, 1100001, 7, 1100002]
+    assert not np.allclose(objs[0], objs[1]) and not np.allclose(objs[1], objs[3])

@@ -96,6 +96,22 @@ def _observation_key_space(env, key: str, wrapper: str) -> gym.Space:
     return space[key]
 
 
+class SeedEachReset(gym.Wrapper):
+    """Every unseeded reset uses the next seed of ``first_seed, first_seed + 1, ...``: a new scene each
+    episode. A vlgsim env with scene reuse (the CPU default) keeps its episode seed on an unseeded reset,
+    so without this a training env would repeat one scene forever. A seeded reset uses its seed and
+    does not move the sequence."""
+
+    def __init__(self, env, first_seed: int):
+        super().__init__(env)
+        self.next_seed = int(first_seed)
+
+    def reset(self, *, seed=None, options=None):
+        if seed is None:
+            seed, self.next_seed = self.next_seed, self.next_seed + 1
+        return self.env.reset(seed=seed, options=options)
+
+
 class StateOnly(gym.ObservationWrapper):
     """Only the flat privileged ``state`` vector of a vlgsim observation (a plain ``Box``, as
     stable-baselines3's ``check_env`` and MLP policies want): wrap an env made with

@@ -35,7 +35,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from vlgsim.envs.wrappers import GraspStateTopDown, StateOnly, TargetState
+from vlgsim.envs.wrappers import GraspStateTopDown, SeedEachReset, StateOnly, TargetState
 
 ALGOS = ("ppo", "sac")
 OBS_KINDS = ("grasp", "target", "state")
@@ -66,6 +66,12 @@ class SB3Config:
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
+def training_seed(seed: int, rank: int) -> int:
+    """First scene seed of training env ``rank`` (then +1 per episode): 1e6 * (seed + 1) + 1e5 * rank, so no
+    training episode uses a held-out seed (100000-100049) for 100k episodes per env."""
+    return 1_000_000 * (seed + 1) + 100_000 * rank
+
+
 def _make_env(cfg: SB3Config, rank: int):
     def thunk():
         import torch
@@ -79,6 +85,8 @@ def _make_env(cfg: SB3Config, rank: int):
             kw = dict(obs_mode="state", control_mode="pd_ee_delta_pose") | cfg.env_kwargs
         env = gym.make(cfg.env_id, max_episode_steps=cfg.max_episode_steps, **kw)
         env = GraspStateTopDown(env, yaw=cfg.yaw) if cfg.obs == "grasp" else {"target": TargetState, "state": StateOnly}[cfg.obs](env)
+        if "scene" not in cfg.env_kwargs:  # a new scene every episode, far from the held-out seeds
+            env = SeedEachReset(env, training_seed(cfg.seed, rank))
         env.reset(seed=cfg.seed + 10_000 * rank)
         return env
 
