@@ -281,27 +281,36 @@ def train_sb3_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
     algo: str = typer.Option("ppo", "--algo", help="ppo or sac"),
     steps: int = typer.Option(20_000, "--steps", min=1),
-    n_envs: int = typer.Option(2, "--n-envs", min=1, help="vectorised envs (one process each when > 1)"),
+    n_envs: int = typer.Option(4, "--n-envs", min=1, help="vectorised envs (in one process unless --subproc)"),
+    subproc: bool = typer.Option(False, "--subproc", help="one process per env (SubprocVecEnv)"),
     seed: int = typer.Option(0, "--seed"),
-    max_episode_steps: int = typer.Option(50, "--max-episode-steps", min=1),
+    max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
     out: Path = typer.Option(Path("runs/sb3"), "--out"),
     env_kwarg: list[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE for gym.make; default n_objects=[1,1]"),
-    obs: str = typer.Option("grasp", "--obs", help="grasp (privileged grasp state, 4-D top-down xyz + gripper action), "
-                            "target (robot + instructed object relative to the TCP) or state"),
+    obs: str = typer.Option("grasp", "--obs", help="grasp (privileged grasp state, top-down [dx, dy, dz, (dyaw,) "
+                            "gripper] action), target (robot + instructed object relative to the TCP) or state"),
+    control: str = typer.Option("dls", "--control", help="--obs grasp: dls (one damped-least-squares Jacobian step, "
+                                "pd_joint_pos) or ee (ManiSkill's pd_ee_delta_pose IK, no yaw)"),
+    yaw: bool = typer.Option(True, "--yaw/--no-yaw", help="--obs grasp: a yaw-turn action (needs --control dls)"),
+    checkpoint_steps: int = typer.Option(10_000, "--checkpoint-steps", min=1,
+                                         help="save model.zip and a copy OUT/checkpoints/STEPS this often"),
     resume: bool = typer.Option(False, "--resume", help="load OUT/model.zip and train the remaining steps"),
 ):
     """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, log.jsonl, sb3/ (TensorBoard),
     curve.png."""
-    from vlgsim.training.sb3 import SB3Config, train_sb3
+    from vlgsim.training.sb3 import CONTROLS, SB3Config, train_sb3
 
     kw = _parse_kv(env_kwarg) or {"n_objects": [1, 1]}
-    cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, seed=seed, env_kwargs=kw,
-                    max_episode_steps=max_episode_steps, obs=obs)
+    cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, subproc=subproc, seed=seed,
+                    env_kwargs=kw, max_episode_steps=max_episode_steps, obs=obs, control=control,
+                    yaw=yaw and obs == "grasp", checkpoint_steps=checkpoint_steps)
     train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} "
                f"--env-kwarg obs_mode={'grasp_state' if obs == 'grasp' else 'state'} "
-               f"--env-kwarg control_mode=pd_ee_delta_pose --max-steps {max_episode_steps}")
+               f"--env-kwarg control_mode={CONTROLS[control] if obs == 'grasp' else 'pd_ee_delta_pose'} "
+               f"{'--env-kwarg ground_truth=false ' if obs == 'grasp' else ''}"
+               f"--env-kwarg 'n_objects=[1,1]' --max-steps {max_episode_steps}")
 
 
 @train_app.command("bc")

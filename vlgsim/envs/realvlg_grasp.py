@@ -39,7 +39,7 @@ from vlgsim.sim.maniskill_env import TabletopBackendEnv
 GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
 OBS_MODES = ("rgbd", "state", "rgbd+state", "grasp_state")
 REACH_POINTS = ("origin", "center")
-GRASP_STATE_DIM = 9 + 9 + 7 + 1 + 3 + 7 + 3 + 1
+GRASP_STATE_DIM = 9 + 9 + 7 + 1 + 3 + 7 + 3 + 3 + 1
 """Length of :meth:`RealVLGGraspEnv.grasp_state` (``obs_mode="grasp_state"``)."""
 MAX_GRASP_LABELS = 64
 """Rows of the padded ground-truth grasp arrays in ``info`` (``n_grasps`` of them are labels)."""
@@ -148,7 +148,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             obs.update(rgb=rgb, depth=depth, intrinsic=torch.as_tensor(K, dtype=torch.float32),
                        extrinsic=torch.as_tensor(E, dtype=torch.float32))
         self._obs_cache = None
-        if "state" in self.vlg_obs_mode:
+        if self.vlg_obs_mode in ("state", "rgbd+state"):  # grasp_state alone: the RL step computes only what it reads
             obs["state"] = self.state_vector()
         if self.vlg_obs_mode == "grasp_state":
             obs["grasp_state"] = self.grasp_state()
@@ -171,16 +171,33 @@ class RealVLGGraspEnv(TabletopBackendEnv):
                           poses.reshape(B, -1), onehot, self._target_rise()[:, None]], 1).float()
 
     def grasp_state(self) -> torch.Tensor:
-        """(B, GRASP_STATE_DIM = 40) float32, the privileged RL observation in the style of ManiSkill's
+        """(B, GRASP_STATE_DIM = 43) float32, the privileged RL observation in the style of ManiSkill's
         PickCube-v1: qpos 9 (rad, gripper m), qvel 9, TCP pose 7 [x, y, z, qw, qx, qy, qz], is_grasped 1,
         the instructed object's bounding-box centre relative to the TCP 3 (world frame, m), its pose 7,
-        its bounding-box half extents 3 (object frame, m), its rise above its start 1 (m). World frame."""
+        its bounding-box half extents 3 (object frame, m), the jaw features 3 (:meth:`_jaw_features`),
+        its rise above its start 1 (m, last). World frame."""
         tcp = self.agent.tcp.pose.raw_pose
         B = self.num_envs
         pose = self.object_poses()[torch.arange(B), torch.as_tensor(self.target_slot)]
         _, half = self._target_box_local()
         return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), tcp, self._is_grasped.float()[:, None],
-                          self._target_center() - tcp[:, :3], pose, half, self._target_rise()[:, None]], 1).float()
+                          self._target_center() - tcp[:, :3], pose, half, self._jaw_features(tcp, pose, half),
+                          self._target_rise()[:, None]], 1).float()
+
+    @staticmethod
+    def _jaw_features(tcp: torch.Tensor, pose: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+        """(B, 3): the target box's half width along the gripper's closing axis (TCP y, m), and
+        cos 2d, sin 2d of the angle d (rad, about world z) from the TCP x axis to the box's longest
+        horizontal axis (a parallel gripper closes across a long object at d = 0; pi-periodic)."""
+        from mani_skill.utils.geometry.rotation_conversions import quaternion_to_matrix
+
+        Ro, Rt = quaternion_to_matrix(pose[:, 3:]), quaternion_to_matrix(tcp[:, 3:])
+        width = (half[:, None, :] * (Rt[:, :, 1:2] * Ro).sum(1).abs()).sum(-1)
+        horiz = Ro[:, :2, :]  # (B, 2, 3): each box axis projected on the table plane
+        k = (half * horiz.norm(dim=1)).argmax(1)
+        axis = horiz[torch.arange(len(k)), :, k]
+        d = torch.atan2(axis[:, 1], axis[:, 0]) - torch.atan2(Rt[:, 1, 0], Rt[:, 0, 0])
+        return torch.stack([width.reshape(-1), torch.cos(2 * d), torch.sin(2 * d)], 1)
 
     def _target_box_local(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3) centre and (B, 3) half extents of the target's collision-mesh bounding box in its

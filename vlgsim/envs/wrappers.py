@@ -9,6 +9,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from vlgsim.sim.topdown_control import TOPDOWN_QUAT  # the top-down TCP frame, re-exported
+
 INSTRUCTION_CHARSET = string.ascii_letters + string.digits + string.punctuation + " "
 INSTRUCTION_MAX_LEN = 256
 
@@ -41,7 +43,7 @@ class NumpySingleEnv(gym.Wrapper):
             spaces["depth"] = gym.spaces.Box(0.0, np.float32(base.camera_spec.far_m), (H, W), np.float32)
             spaces["intrinsic"] = gym.spaces.Box(-np.inf, np.inf, (3, 3), np.float32)
             spaces["extrinsic"] = gym.spaces.Box(-np.inf, np.inf, (4, 4), np.float32)
-        if "state" in mode:
+        if mode in ("state", "rgbd+state"):
             n = base.state_vector().shape[-1]
             spaces["state"] = gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)
         if mode == "grasp_state":
@@ -92,6 +94,22 @@ def _observation_key_space(env, key: str, wrapper: str) -> gym.Space:
         raise ValueError(f"{wrapper} needs a Dict observation with '{key}', got {space}; rule: make the env "
                          f"with obs_mode='{key}'")
     return space[key]
+
+
+class SeedEachReset(gym.Wrapper):
+    """Every unseeded reset uses the next seed of ``first_seed, first_seed + 1, ...``: a new scene each
+    episode. A vlgsim env with scene reuse (the CPU default) keeps its episode seed on an unseeded reset,
+    so without this a training env would repeat one scene forever. A seeded reset uses its seed and
+    does not move the sequence."""
+
+    def __init__(self, env, first_seed: int):
+        super().__init__(env)
+        self.next_seed = int(first_seed)
+
+    def reset(self, *, seed=None, options=None):
+        if seed is None:
+            seed, self.next_seed = self.next_seed, self.next_seed + 1
+        return self.env.reset(seed=seed, options=options)
 
 
 class StateOnly(gym.ObservationWrapper):
@@ -147,8 +165,6 @@ class TargetState(gym.ObservationWrapper):
         return target_state(obs["state"])
 
 
-TOPDOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
-"""TCP orientation [qw, qx, qy, qz] (world) pointing straight down, fingers closing along world y."""
 TOPDOWN_ROT_GAIN = -1.0 / 0.1
 """Normalised ``pd_ee_delta_pose`` rotation action per radian of orientation error: the Panda's
 controller turns at most 0.1 rad a step, and ManiSkill scales the normalised rotation by
@@ -175,30 +191,61 @@ def topdown_action(action, tcp_quat) -> np.ndarray:
     return np.r_[np.clip(a[:3], -1, 1), rot, np.clip(a[3], -1, 1)].astype(np.float32)
 
 
+def topdown_joint_action(controller, action, grasp_state) -> np.ndarray:
+    """A top-down action [dx, dy, dz, gripper] or [dx, dy, dz, dyaw, gripper] in [-1, 1] (translation
+    normalised by :data:`vlgsim.sim.topdown_control.POS_STEP_M`, world frame; yaw turn normalised by
+    ``YAW_STEP_RAD``, about world z; gripper -1 closed, 1 open) as the 8-D ``pd_joint_pos`` action of
+    ``controller`` (:class:`~vlgsim.sim.topdown_control.TopDownDLSController`) at the robot state of a
+    ``grasp_state`` vector. Without a yaw the TCP is held at yaw 0 (:data:`TOPDOWN_QUAT`); with one, the
+    goal yaw is the current yaw plus the turn, kept within [-pi/2, pi/2] (a parallel gripper's range)."""
+    from vlgsim.sim.topdown_control import POS_STEP_M, YAW_STEP_RAD, topdown_yaw
+
+    a = np.asarray(action, np.float64).reshape(-1)
+    x = np.asarray(grasp_state, np.float64).reshape(-1)
+    if a.shape not in ((4,), (5,)) or not np.all(np.isfinite(a)):
+        raise ValueError(f"top-down action {a[:8]} of shape {a.shape}; rule: 4 or 5 finite numbers "
+                         "[dx, dy, dz, (dyaw,) gripper]")
+    a = np.clip(a, -1, 1)
+    yaw = float(np.clip(topdown_yaw(x[21:25]) + a[3] * YAW_STEP_RAD, -np.pi / 2, np.pi / 2)) if len(a) == 5 else 0.0
+    return controller.joint_action(x[:9], a[:3] * POS_STEP_M, yaw, a[-1])
+
+
 class GraspStateTopDown(gym.Wrapper):
     """The RL task of ``vlgsim train sb3 --obs grasp``: observation the env's ``grasp_state``
     (a plain ``Box``, see :meth:`RealVLGGraspEnv.grasp_state`), action 4-D [dx, dy, dz, gripper]
-    (:func:`topdown_action`: the TCP is held pointing down at a fixed yaw). Wrap an env made with
-    ``obs_mode="grasp_state", control_mode="pd_ee_delta_pose"``."""
+    (the TCP is held pointing down at a fixed yaw) or, with ``yaw=True``, 5-D [dx, dy, dz, dyaw, gripper].
+    Wrap an env made with ``obs_mode="grasp_state"`` and ``control_mode="pd_joint_pos"`` (one DLS step on
+    the Jacobian, :func:`topdown_joint_action`) or ``control_mode="pd_ee_delta_pose"`` (ManiSkill's IK,
+    :func:`topdown_action`; 4-D only)."""
 
-    def __init__(self, env):
+    def __init__(self, env, yaw: bool = False):
         super().__init__(env)
         space = _observation_key_space(env, "grasp_state", "GraspStateTopDown")
-        if env.action_space.shape[-1] != 7:
-            raise ValueError(f"GraspStateTopDown needs a 7-D pd_ee_delta_pose action, got {env.action_space}")
+        mode = getattr(env.unwrapped, "control_mode", None)
+        self.controller = None
+        if mode == "pd_joint_pos":
+            from vlgsim.sim.topdown_control import TopDownDLSController
+
+            self.controller = TopDownDLSController.for_env(env)
+        elif env.action_space.shape[-1] != 7 or yaw:
+            raise ValueError(f"GraspStateTopDown on control_mode {mode!r} (action {env.action_space}, yaw={yaw}); rule: "
+                             "control_mode 'pd_joint_pos', or 'pd_ee_delta_pose' without yaw")
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, space.shape[-1:], np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
-        self._quat = TOPDOWN_QUAT
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (5 if yaw else 4,), np.float32)
+        self._x = None
 
     def _obs(self, obs):
-        x = np.asarray(_np(obs["grasp_state"]), np.float32).reshape(-1)
-        self._quat = x[21:25]
-        return x
+        self._x = np.asarray(_np(obs["grasp_state"]), np.float32).reshape(-1)
+        return self._x
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
         return self._obs(obs), info
 
     def step(self, action):
-        obs, r, te, tr, info = self.env.step(topdown_action(action, self._quat))
+        if self.controller is not None:
+            a = topdown_joint_action(self.controller, action, self._x)
+        else:
+            a = topdown_action(action, self._x[21:25])
+        obs, r, te, tr, info = self.env.step(a)
         return self._obs(obs), r, te, tr, info
