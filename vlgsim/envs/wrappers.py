@@ -98,9 +98,9 @@ def _observation_key_space(env, key: str, wrapper: str) -> gym.Space:
 
 class SeedEachReset(gym.Wrapper):
     """Every unseeded reset uses the next seed of ``first_seed, first_seed + 1, ...``: a new scene each
-    episode. A vlgsim env with scene reuse (the CPU default) keeps its episode seed on an unseeded reset,
-    so without this a training env would repeat one scene forever. A seeded reset uses its seed and
-    does not move the sequence."""
+    episode from a known, documented seed range (training envs use ranges that never hold the held-out
+    evaluation seeds; the env's own unseeded reset draws its seed from its main RNG). A seeded reset
+    uses its seed and does not move the sequence."""
 
     def __init__(self, env, first_seed: int):
         super().__init__(env)
