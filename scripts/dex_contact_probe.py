@@ -16,7 +16,6 @@ import numpy as np
 
 from vlgsim.grasp import dex_validate as V
 from vlgsim.grasp.dex_pipeline import ObjectSetup
-from vlgsim.sim.dex_hand import grasp_to_qpos
 
 cat, part, i = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = ObjectSetup(cat, 1.0, 0, "cpu")
@@ -41,12 +40,7 @@ def forces() -> dict[str, float]:
 
 
 g = z["grasps"][i]
-qpos = grasp_to_qpos(g)
-squeeze = qpos.copy()
-squeeze[6:] = V.closing_targets(s.hand, g, s.obj.mesh)
-sim.place_object(np.eye(4))
-sim.set_hand(qpos, squeeze)
-sim.step(V.SETTLE_STEPS * V.PHYSX_SUBSTEPS)
+s.validator.settle(g)
 print("after the squeeze, contact force per link (N):", forces())
 P0 = sim.object_pose.copy()
 for t in range(5):

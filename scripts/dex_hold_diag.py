@@ -22,7 +22,6 @@ from vlgsim.grasp import dex_validate as V
 from vlgsim.grasp.dex_energy import GraspEnergy
 from vlgsim.grasp.dex_pipeline import ObjectSetup
 from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
-from vlgsim.sim.dex_hand import grasp_to_qpos
 
 cat, part, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = ObjectSetup(cat, 1.0, 0, "cpu")
@@ -46,12 +45,7 @@ sim = s.validator.sim
 com = np.r_[np.asarray(sim.body.cmass_local_pose.p, float), 1.0]  # centre of mass, object frame (homogeneous)
 print(f"{cat} mass {s.validator.mass:.3f} kg, centre of mass {np.round(com[:3], 3)} m (object frame)")
 for i, g in enumerate(grasps):
-    qpos = grasp_to_qpos(g)
-    squeeze = qpos.copy()
-    squeeze[6:] = V.closing_targets(s.hand, g, s.obj.mesh)
-    sim.place_object(np.eye(4))
-    sim.set_hand(qpos, squeeze)
-    sim.step(V.SETTLE_STEPS * V.PHYSX_SUBSTEPS)
+    qpos, squeeze = s.validator.settle(g)
     contacts = sim.hand_contacts()
     nearest = {}
     if contacts:

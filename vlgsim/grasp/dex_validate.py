@@ -122,6 +122,20 @@ class GraspValidator:
         self.sim.body.disable_gravity = True  # gravity is the force applied per direction
         self.mass = float(self.sim.body.mass)
 
+    def settle(self, g: np.ndarray, targets: tuple[np.ndarray, np.ndarray] | None = None):
+        """Object at identity (world = object frame), the hand placed at grasp ``g`` and driven to its
+        squeeze targets, settled for ``SETTLE_STEPS`` without gravity. Returns ``(qpos, squeeze)``
+        (pass them back as ``targets`` to skip recomputing them)."""
+        if targets is None:
+            qpos = grasp_to_qpos(g)
+            squeeze = qpos.copy()
+            squeeze[6:] = closing_targets(self.hand, g, self.field.mesh)
+            targets = (qpos, squeeze)
+        self.sim.place_object(np.eye(4))
+        self.sim.set_hand(*targets)
+        self.sim.step(SETTLE_STEPS * PHYSX_SUBSTEPS)
+        return targets
+
     def validate(self, g: np.ndarray, target_part: str, pen_depth: float, spen_depth: float,
                  table_depth: float = 0.0) -> GraspValidation:
         """``pen_depth`` (hand-object), ``spen_depth`` (self) and ``table_depth`` (hand below the
@@ -129,14 +143,7 @@ class GraspValidator:
         sim, hand = self.sim, self.hand
         pen_ok = pen_depth <= PENETRATION_TOL_M and table_depth <= PENETRATION_TOL_M
         spen_ok = spen_depth <= PENETRATION_TOL_M
-        qpos = grasp_to_qpos(g)
-        # which fingers touch: settle the squeezed grasp without gravity (object at identity:
-        # world = object frame)
-        squeeze = qpos.copy()
-        squeeze[6:] = closing_targets(hand, g, self.field.mesh)
-        sim.place_object(np.eye(4))
-        sim.set_hand(qpos, squeeze)
-        sim.step(SETTLE_STEPS * PHYSX_SUBSTEPS)
+        qpos, squeeze = self.settle(g)  # which fingers touch: the squeezed grasp settled without gravity
         contacts = sim.hand_contacts()
         fingers = tuple(f for f in FINGERS if f in {sim.link_finger[n] for n, _ in contacts})
         aligned = links_nearer_part(self.field, contacts, target_part)
@@ -144,9 +151,7 @@ class GraspValidator:
         held = np.zeros(6, bool)
         if pen_ok and spen_ok and aligned and len(fingers) >= 2:
             for k, direction in enumerate(DIRECTIONS):
-                sim.place_object(np.eye(4))
-                sim.set_hand(qpos, squeeze)
-                sim.step(SETTLE_STEPS * PHYSX_SUBSTEPS)
+                self.settle(g, (qpos, squeeze))
                 start = sim.object_pose[:3, 3]
                 sim.step(HOLD_STEPS * PHYSX_SUBSTEPS, object_force=direction * 9.81 * self.mass)
                 held[k] = np.linalg.norm(sim.object_pose[:3, 3] - start) < MAX_DRIFT_M
