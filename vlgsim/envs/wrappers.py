@@ -210,6 +210,14 @@ def topdown_joint_action(controller, action, grasp_state) -> np.ndarray:
     return controller.joint_action(x[:9], a[:3] * POS_STEP_M, yaw, a[-1])
 
 
+def topdown_env_action(controller, action, grasp_state) -> np.ndarray:
+    """The env action of a top-down action at a ``grasp_state`` vector: :func:`topdown_joint_action`
+    with a DLS ``controller`` (``pd_joint_pos`` envs), else :func:`topdown_action` (``pd_ee_delta_pose``)."""
+    if controller is not None:
+        return topdown_joint_action(controller, action, grasp_state)
+    return topdown_action(action, np.asarray(grasp_state).reshape(-1)[21:25])
+
+
 class GraspStateTopDown(gym.Wrapper):
     """The RL task of ``vlgsim train sb3 --obs grasp``: observation the env's ``grasp_state``
     (a plain ``Box``, see :meth:`RealVLGGraspEnv.grasp_state`), action 4-D [dx, dy, dz, gripper]
@@ -243,9 +251,5 @@ class GraspStateTopDown(gym.Wrapper):
         return self._obs(obs), info
 
     def step(self, action):
-        if self.controller is not None:
-            a = topdown_joint_action(self.controller, action, self._x)
-        else:
-            a = topdown_action(action, self._x[21:25])
-        obs, r, te, tr, info = self.env.step(a)
+        obs, r, te, tr, info = self.env.step(topdown_env_action(self.controller, action, self._x))
         return self._obs(obs), r, te, tr, info

@@ -74,11 +74,10 @@ def collision_free_grasps(objects: tuple[PlacedObject, ...], index: int) -> list
 @dataclass(frozen=True)
 class _Other:
     """An object other than the grasped one, as the gripper check reads it: (x, y) origin,
-    the distance within which a grasp centre may reach it (m), its pose and pose inverse."""
+    the distance within which a grasp centre may reach it (m), the inverse of its pose."""
 
     xy: np.ndarray
     reach_m: float
-    pose: np.ndarray
     pose_inverse: np.ndarray
     pieces: tuple
 
@@ -88,15 +87,14 @@ def _others(objects: tuple[PlacedObject, ...], index: int) -> list[_Other]:
     out = []
     for i, o in enumerate(objects):
         if i != index:
-            pose = o.pose
-            out.append(_Other(np.asarray(o.xy), reach + build_object(o.spec).footprint_radius_m, pose,
-                              np.linalg.inv(pose), convex_pieces(o.spec.category, o.spec.scale)))
+            out.append(_Other(np.asarray(o.xy), reach + build_object(o.spec).footprint_radius_m,
+                              np.linalg.inv(o.pose), convex_pieces(o.spec.category, o.spec.scale)))
     return out
 
 
 def _collides_with_others(g: TopDownGrasp, others: list[_Other]) -> bool:
     """The open gripper of ``g`` (world frame) would hit an object of ``others`` near it."""
-    return any(gripper_collides(g, o.pieces, o.pose, o.pose_inverse) for o in others
+    return any(gripper_collides(g, o.pieces, pieces_pose_inverse=o.pose_inverse) for o in others
                if np.hypot(*(o.xy - g.center[:2])) < o.reach_m)
 
 

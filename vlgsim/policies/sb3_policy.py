@@ -64,7 +64,7 @@ class SB3Policy:
         return action
 
     def _act_grasp(self, observation: dict) -> np.ndarray:
-        from vlgsim.envs.wrappers import topdown_action, topdown_joint_action
+        from vlgsim.envs.wrappers import topdown_env_action
 
         if "grasp_state" not in observation:
             mode = "pd_joint_pos" if self.controller is not None else "pd_ee_delta_pose"
@@ -77,9 +77,7 @@ class SB3Policy:
         if self.obs_rms is not None:
             z = np.clip((x - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + self.epsilon), -self.clip_obs, self.clip_obs)
         action, _ = self.model.predict(z.astype(np.float32), deterministic=self.deterministic)
-        if self.controller is not None:
-            return topdown_joint_action(self.controller, action, x)
-        return topdown_action(action, x[21:25])
+        return topdown_env_action(self.controller, action, x)
 
 
 @register_policy("sb3")

@@ -81,14 +81,17 @@ def add_object_shapes(builder, asset: ObjectAsset, collision: bool = True) -> No
     of ``asset`` to a SAPIEN actor builder."""
     material = _object_material()
     for part, (visual, pieces) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
-        rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
-        builder.add_visual_from_file(visual, material=rm, name=part.name)
+        builder.add_visual_from_file(visual, material=_part_material(part), name=part.name)
         for piece in pieces if collision else ():
             builder.add_convex_collision_from_file(piece, material=material, density=asset.density)
 
 
 def _object_material():
     return sapien.pysapien.physx.PhysxMaterial(OBJECT_FRICTION, OBJECT_FRICTION, 0.0)
+
+
+def _part_material(part) -> "sapien.render.RenderMaterial":
+    return sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
 
 
 def obj_corner_vertices(path: str) -> np.ndarray:
@@ -179,8 +182,7 @@ def build_object_entity(scene, asset: ObjectAsset, collision: bool = True, body_
     entity = sapien.Entity()
     render = sapien.render.RenderBodyComponent()
     for part, (visual, _) in zip(asset.parts, _part_files(asset.spec.category, asset.spec.scale)):
-        rm = sapien.render.RenderMaterial(base_color=[*part.rgb, 1.0], roughness=0.6, metallic=0.0)
-        shape = visual_mesh_shape(visual, rm)
+        shape = visual_mesh_shape(visual, _part_material(part))
         shape.local_pose = sapien.Pose()
         shape.name = part.name
         render.attach(shape)

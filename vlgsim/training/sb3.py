@@ -187,7 +187,7 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
 
 
 HELDOUT_SEED = 100_000
-"""First of the held-out seeds (training resets use seeds ``seed + 10_000 * rank`` onwards, far below)."""
+"""First of the held-out seeds (training episodes use :func:`training_seed`'s ranges, from 1e6 up)."""
 
 
 def checkpoint_eval_job(run: Path, max_steps: int | None = None):
