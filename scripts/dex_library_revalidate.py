@@ -23,9 +23,9 @@ from vlgsim.grasp.dex_energy import GraspEnergy
 from vlgsim.grasp.dex_pipeline import ObjectSetup
 
 
-def revalidate_set(gs):
-    """(new set, counts): every grasp of library set ``gs`` re-validated, the failing ones dropped
-    (a part without any valid grasp keeps its best few)."""
+def revalidated(gs):
+    """``gs`` with every grasp's verdict (valid, held, part alignment, penetration flags, contact
+    fingers, caption, force closure) from the current validator; nothing dropped."""
     setup = ObjectSetup(gs.category, gs.scale, 0, "cpu")
     n = len(gs)
     valid, held, aligned, fingers, caption, fc = (gs.valid.copy(), gs.held.copy(), gs.part_aligned.copy(),
@@ -46,8 +46,15 @@ def revalidate_set(gs):
         fingers[i], caption[i] = ",".join(v.contact_fingers), v.caption
         if fc is not None:
             fc[i] = v.force_closure
-    new = replace(gs, valid=valid, held=held, part_aligned=aligned, penetration_ok=pen_ok, self_penetration_ok=spen_ok,
-                  contact_fingers=fingers.astype(str), caption=caption.astype(str), force_closure=fc)
+    return replace(gs, valid=valid, held=held, part_aligned=aligned, penetration_ok=pen_ok, self_penetration_ok=spen_ok,
+                   contact_fingers=fingers.astype(str), caption=caption.astype(str), force_closure=fc)
+
+
+def revalidate_set(gs):
+    """(new set, counts): every grasp of library set ``gs`` re-validated, the failing ones dropped
+    (a part without any valid grasp keeps its best few)."""
+    new, n = revalidated(gs), len(gs)
+    valid, fc = new.valid, new.force_closure
     keep = valid.copy()
     for p in dict.fromkeys(gs.part.tolist()):
         if not keep[gs.part == p].any():
@@ -59,8 +66,8 @@ def revalidate_set(gs):
     parts = {p: dict(c, valid=int((valid & keep & (gs.part == p)).sum())) for p, c in gs.meta.get("parts", {}).items()}
     meta = dict(gs.meta, parts=parts, revalidated=list(gs.meta.get("revalidated", [])) + [counts])
     out = replace(new, grasps=new.grasps[keep], part=new.part[keep], energy=new.energy[keep],
-                  terms={k: v[keep] for k, v in new.terms.items()}, valid=valid[keep], penetration_ok=pen_ok[keep],
-                  self_penetration_ok=spen_ok[keep], held=held[keep], part_aligned=aligned[keep],
+                  terms={k: v[keep] for k, v in new.terms.items()}, valid=valid[keep], penetration_ok=new.penetration_ok[keep],
+                  self_penetration_ok=new.self_penetration_ok[keep], held=new.held[keep], part_aligned=new.part_aligned[keep],
                   contact_fingers=new.contact_fingers[keep], caption=new.caption[keep], part_touch=new.part_touch[keep],
                   force_closure=sel(fc), meta=meta)
     return out, counts
