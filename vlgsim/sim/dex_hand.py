@@ -31,7 +31,13 @@ HAND_COLLISION_BIT = 1 << 30
 PAD_PATCH_M = 0.006
 """Contact patch radius of the hand's shapes: PhysX torsional friction, a soft-finger contact."""
 WRIST_STIFFNESS, WRIST_DAMPING = 2e4, 2e3
-FINGER_STIFFNESS, FINGER_DAMPING, FINGER_FORCE = 200.0, 5.0, 20.0
+FINGER_STIFFNESS, FINGER_DAMPING, FINGER_FORCE = 1000.0, 5.0, 100.0
+"""Finger PD drives (N m/rad, N m s/rad, N m), one set for validation and the env, so the oracle
+executes what was validated. Stiffness 1000 is DexGraspNet's (``isaac_validator.py``: ``stiffness``
+1000, ``damping`` 0); damping stays 5 (with 0 the squeezed fingers knocked more free objects out
+of the hand in the validator here, ``scripts/dex_hold_rules.py``); DexGraspNet's validator sets no
+force limit; ours is 100. Before session 9: 200 / 5 / 20, under which no
+grasp of the bottle's cap stayed in the hand under sideways gravity."""
 
 
 def _x_to(axis: np.ndarray) -> list[float]:
