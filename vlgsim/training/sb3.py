@@ -6,11 +6,12 @@
 
 ``obs="grasp"`` (default, the RL task): observation ``RealVLGGraspEnv.grasp_state`` (robot, TCP
 pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size, jaw
-features and rise), top-down action [dx, dy, dz, (dyaw,) gripper] with the TCP held pointing down
+features, its best collision-free grasp label relative to the TCP with the jaw-axis angle still to
+turn and the opening, and its rise), top-down action [dx, dy, dz, (dyaw,) gripper] with the TCP held pointing down
 (:class:`vlgsim.envs.wrappers.GraspStateTopDown`; ``control="dls"``: one damped-least-squares step on
 the Jacobian sent to ``pd_joint_pos``, ``control="ee"``: ManiSkill's ``pd_ee_delta_pose`` IK, 4-D
-only; ``yaw=True`` adds the yaw turn), the reach stage pulling to the object's box centre
-(``reach_point="center"``), no reset render (``ground_truth=False``), observations normalised by
+only; ``yaw=True`` adds the yaw turn), the reach stage pulling to that grasp's TCP point
+(``reach_point="grasp"``), no reset render (``ground_truth=False``), observations normalised by
 ``VecNormalize`` (``vecnormalize.pkl``). The envs run in one process (``DummyVecEnv``) unless
 ``subproc=True`` (``SubprocVecEnv``, one process each).
 ``obs="target"``: :func:`vlgsim.envs.wrappers.target_state` with the 7-D action; ``obs="state"``:
@@ -41,8 +42,8 @@ ALGOS = ("ppo", "sac")
 OBS_KINDS = ("grasp", "target", "state")
 CONTROLS = {"dls": "pd_joint_pos", "ee": "pd_ee_delta_pose"}
 """``--obs grasp`` top-down control -> the env's control_mode."""
-GRASP_ENV_KWARGS = {"reach_point": "center", "ground_truth": False}
-"""What ``obs="grasp"`` adds to the env: reach reward to the object's box centre, no reset render."""
+GRASP_ENV_KWARGS = {"reach_point": "grasp", "ground_truth": False}
+"""What ``obs="grasp"`` adds to the env: reach reward to the target's grasp label, no reset render."""
 
 
 @dataclass
