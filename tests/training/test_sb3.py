@@ -72,6 +72,8 @@ def test_bad_algo_obs_and_missing_model_are_named():
         train_sb3(SB3Config(obs="pixels"), "/tmp/unused-vlgsim")
     with pytest.raises(ValueError, match="control 'ik'"):
         train_sb3(SB3Config(control="ik"), "/tmp/unused-vlgsim")
+    with pytest.raises(ValueError, match=r"PPO settings \['n_step'\]"):
+        train_sb3(SB3Config(ppo_kwargs={"n_step": 10}), "/tmp/unused-vlgsim")
     from vlgsim.policies import make_policy
 
     with pytest.raises(FileNotFoundError, match="sb3:PATH"):

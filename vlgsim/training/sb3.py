@@ -107,6 +107,13 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
         raise ValueError(f"obs {cfg.obs!r}; rule: one of {OBS_KINDS}")
     if cfg.control not in CONTROLS:
         raise ValueError(f"control {cfg.control!r}; rule: one of {tuple(CONTROLS)}")
+    if cfg.algo == "ppo":
+        import inspect
+
+        known = set(inspect.signature(PPO.__init__).parameters) - {"self", "policy", "env"}
+        bad = sorted(set(cfg.ppo_kwargs) - known)
+        if bad:
+            raise ValueError(f"PPO settings {bad}; rule: arguments of stable_baselines3.PPO ({', '.join(sorted(known))})")
     import torch
 
     torch.set_num_threads(1)
