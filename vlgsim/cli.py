@@ -281,7 +281,7 @@ def train_sb3_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
     algo: str = typer.Option("ppo", "--algo", help="ppo or sac"),
     steps: int = typer.Option(20_000, "--steps", min=1),
-    n_envs: int = typer.Option(4, "--n-envs", min=1, help="vectorised envs (in one process unless --subproc)"),
+    n_envs: int = typer.Option(8, "--n-envs", min=1, help="vectorised envs (in one process unless --subproc)"),
     subproc: bool = typer.Option(False, "--subproc", help="one process per env (SubprocVecEnv)"),
     seed: int = typer.Option(0, "--seed"),
     max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),

@@ -51,7 +51,7 @@ class SB3Config:
     env_id: str = "RealVLG-Grasp-v0"
     algo: str = "ppo"
     total_steps: int = 20_000
-    n_envs: int = 4
+    n_envs: int = 8
     subproc: bool = False
     seed: int = 0
     env_kwargs: dict = field(default_factory=lambda: {"n_objects": [1, 1]})
@@ -63,7 +63,7 @@ class SB3Config:
     normalize_obs: bool = True
     normalize_reward: bool = False
     ppo_kwargs: dict = field(default_factory=lambda: dict(
-        n_steps=250, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+        n_steps=250, batch_size=500, n_epochs=5, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
