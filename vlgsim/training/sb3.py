@@ -21,7 +21,8 @@ Logs: every finished episode (return, success, length) to ``episodes.csv`` and `
 as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
 Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``, also kept as
 ``checkpoints/STEPS/`` (each loads as ``sb3:OUT/checkpoints/STEPS``); ``resume=True`` loads it and trains
-the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
+the remaining ``total_steps - num_timesteps`` (the logs are appended to) with ``cfg``'s PPO settings (the
+network stays the saved one). Writes
 ``train.json`` and ``curve.png`` (return and success against environment steps).
 """
 
@@ -171,7 +172,9 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
 
     Algo = PPO if cfg.algo == "ppo" else SAC
     if resume:
-        model = Algo.load(out / "model.zip", env=venv, device="cpu")
+        # the settings given now (e.g. a lower learning rate for a second stage) replace the saved ones
+        custom = {k: v for k, v in cfg.ppo_kwargs.items() if k != "policy_kwargs"} if cfg.algo == "ppo" else {}
+        model = Algo.load(out / "model.zip", env=venv, device="cpu", custom_objects=custom)
     else:
         kwargs = dict(cfg.ppo_kwargs) if cfg.algo == "ppo" else dict(learning_starts=500)
         model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
