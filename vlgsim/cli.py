@@ -13,11 +13,11 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="vlgsim: language-driven robot grasping in simulation")
 
 
-def _parse_kv(pairs: list[str]) -> dict:
+def _parse_kv(pairs: list[str], option: str = "--env-kwarg") -> dict:
     out = {}
     for p in pairs:
         if "=" not in p:
-            raise typer.BadParameter(f"--env-kwarg {p!r}; rule: KEY=VALUE (VALUE parsed as JSON if it can be)")
+            raise typer.BadParameter(f"{option} {p!r}; rule: KEY=VALUE (VALUE parsed as JSON if it can be)")
         k, v = p.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -281,7 +281,7 @@ def train_sb3_cmd(
     env: str = typer.Option("RealVLG-Grasp-v0", "--env"),
     algo: str = typer.Option("ppo", "--algo", help="ppo or sac"),
     steps: int = typer.Option(20_000, "--steps", min=1),
-    n_envs: int = typer.Option(4, "--n-envs", min=1, help="vectorised envs (in one process unless --subproc)"),
+    n_envs: int = typer.Option(8, "--n-envs", min=1, help="vectorised envs (in one process unless --subproc)"),
     subproc: bool = typer.Option(False, "--subproc", help="one process per env (SubprocVecEnv)"),
     seed: int = typer.Option(0, "--seed"),
     max_episode_steps: int = typer.Option(100, "--max-episode-steps", min=1),
@@ -295,6 +295,8 @@ def train_sb3_cmd(
     checkpoint_steps: int = typer.Option(10_000, "--checkpoint-steps", min=1,
                                          help="save model.zip and a copy OUT/checkpoints/STEPS this often"),
     resume: bool = typer.Option(False, "--resume", help="load OUT/model.zip and train the remaining steps"),
+    ppo: list[str] = typer.Option([], "--ppo", help="KEY=VALUE overriding one PPO setting (SB3's PPO arguments: "
+                                  "n_steps, batch_size, n_epochs, learning_rate, gamma, gae_lambda, target_kl, ...)"),
 ):
     """PPO/SAC on a closed-loop state-observation task; writes model.zip, episodes.csv, log.jsonl, sb3/ (TensorBoard),
     curve.png."""
@@ -304,6 +306,7 @@ def train_sb3_cmd(
     cfg = SB3Config(env_id=env, algo=algo, total_steps=steps, n_envs=n_envs, subproc=subproc, seed=seed,
                     env_kwargs=kw, max_episode_steps=max_episode_steps, obs=obs, control=control,
                     yaw=yaw and obs == "grasp", checkpoint_steps=checkpoint_steps)
+    cfg.ppo_kwargs |= _parse_kv(ppo, "--ppo")
     train_sb3(cfg, out, resume=resume)
     typer.echo(f"model: {out / 'model.zip'}\ncurve: {out / 'curve.png'}\nepisodes: {out / 'episodes.csv'}\n"
                f"evaluate: vlgsim eval --env {env} --policy sb3:{out} "

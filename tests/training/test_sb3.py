@@ -24,7 +24,9 @@ def test_short_ppo_run_logs_checkpoints_resumes_and_evaluates(tmp_path):
     assert len(rows) == 8 and all(int(r["length"]) == 32 for r in rows)
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 8
     assert list((tmp_path / "sb3").glob("events.out.tfevents.*")) and (tmp_path / "sb3" / "progress.csv").exists()
-    train_sb3(SB3Config(**{**cfg.__dict__, "total_steps": 384}), tmp_path, progress_bar=False, resume=True)
+    cfg2 = SB3Config(**{**cfg.__dict__, "total_steps": 384, "ppo_kwargs": {**cfg.ppo_kwargs, "learning_rate": 1e-4}})
+    model = train_sb3(cfg2, tmp_path, progress_bar=False, resume=True)  # a second stage at a lower learning rate
+    assert model.learning_rate == 1e-4 and model.lr_schedule(1.0) == 1e-4 and model.n_epochs == 2
     meta = json.loads((tmp_path / "train.json").read_text())
     assert meta["resumed_at"] == 256 and meta["num_timesteps"] == 384
     rows = list(csv.DictReader(open(tmp_path / "episodes.csv")))
@@ -72,6 +74,8 @@ def test_bad_algo_obs_and_missing_model_are_named():
         train_sb3(SB3Config(obs="pixels"), "/tmp/unused-vlgsim")
     with pytest.raises(ValueError, match="control 'ik'"):
         train_sb3(SB3Config(control="ik"), "/tmp/unused-vlgsim")
+    with pytest.raises(ValueError, match=r"PPO settings \['n_step'\]"):
+        train_sb3(SB3Config(ppo_kwargs={"n_step": 10}), "/tmp/unused-vlgsim")
     from vlgsim.policies import make_policy
 
     with pytest.raises(FileNotFoundError, match="sb3:PATH"):

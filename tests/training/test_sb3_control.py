@@ -53,6 +53,33 @@ def test_jaw_features_follow_the_yaw(env):
     assert x[40] > max(c0, 0.9) and x[39] < w0 - 0.01, (w0, c0, x[39:42])
 
 
+def test_grasp_features_name_the_target_grasp_and_follow_the_yaw(env):
+    """The grasp features (``grasp_state[42:48]``) at reset are the target's best collision-free grasp label
+    relative to the TCP (the scripted expert's first choice); turning the gripper towards the label's jaw
+    axis raises cos 2d towards 1; with ``reach_point="grasp"`` the reward rises as the TCP moves to it."""
+    from vlgsim.grasp.labels import collision_free_grasps
+
+    x, _ = env.reset(seed=100004)  # a hammer: its label's jaw axis is ~0.9 rad off the TCP's
+    sc = env.unwrapped.scenes[0]
+    g = collision_free_grasps(sc.objects, sc.target_index)[0]
+    assert np.allclose(x[42:45], g.center - x[18:21], atol=1e-4) and abs(x[47] - g.opening_m) < 1e-6
+    c0 = x[45]
+    assert c0 < 0.5, x[42:48]
+    for _ in range(30):  # the wrist turns ~0.04 rad a step (the joint drives lag the DLS targets)
+        x, *_ = env.step(np.array([0, 0, 0, np.sign(x[46]), 1.0], np.float32))
+    assert x[45] > max(c0 + 0.3, 0.9), (c0, x[42:48])
+    e = GraspStateTopDown(gym.make("RealVLG-Grasp-v0", obs_mode="grasp_state", control_mode="pd_joint_pos",
+                                   n_objects=[1, 1], reach_point="grasp", ground_truth=False), yaw=True)
+    x, _ = e.reset(seed=100004)
+    rewards, dists = [], []
+    for _ in range(8):
+        x, r, *_ = e.step(np.array([*np.clip(x[42:45] / POS_STEP_M, -1, 1), 0, 1.0], np.float32))
+        rewards.append(r)
+        dists.append(np.linalg.norm(x[42:45]))
+    assert dists[-1] < dists[0] - 0.05 and rewards[-1] > rewards[0] + 0.05, (dists, rewards)
+    e.close()
+
+
 def test_controller_names_bad_modes_and_yaw_helpers_agree():
     for yaw in (-1.2, 0.0, 0.7):
         q = topdown_goal(yaw).as_quat()[[3, 0, 1, 2]]

@@ -38,8 +38,8 @@ from vlgsim.sim.maniskill_env import TabletopBackendEnv
 
 GRASP_ACTION_MODES = ("grasp_rect", "contact_points")
 OBS_MODES = ("rgbd", "state", "rgbd+state", "grasp_state")
-REACH_POINTS = ("origin", "center")
-GRASP_STATE_DIM = 9 + 9 + 7 + 1 + 3 + 7 + 3 + 3 + 1
+REACH_POINTS = ("origin", "center", "grasp")
+GRASP_STATE_DIM = 9 + 9 + 7 + 1 + 3 + 7 + 3 + 3 + 6 + 1
 """Length of :meth:`RealVLGGraspEnv.grasp_state` (``obs_mode="grasp_state"``)."""
 MAX_GRASP_LABELS = 64
 """Rows of the padded ground-truth grasp arrays in ``info`` (``n_grasps`` of them are labels)."""
@@ -66,8 +66,9 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         """``scene``: an explicit scene spec (e.g. a reconstructed twin) used at every reset
         instead of sampling one per seed; its camera is the env's camera unless ``camera`` is given.
         ``reach_point``: where the dense reward's reach stage pulls the TCP: ``"origin"`` (the
-        object's base, the default) or ``"center"`` (the centre of its bounding box, what a
-        top-down grasp closes on; the RL setting). ``ground_truth=False`` (closed loop only):
+        object's base, the default), ``"center"`` (the centre of its bounding box) or ``"grasp"``
+        (the TCP point of the target's best collision-free top-down grasp label,
+        :meth:`_target_grasp_world`; the RL setting). ``ground_truth=False`` (closed loop only):
         no reset render and no image labels in ``info`` (RL on state does not read them)."""
         if reach_point not in REACH_POINTS:
             raise ValueError(f"reach_point {reach_point!r}; rule: one of {REACH_POINTS}")
@@ -124,6 +125,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         self._is_grasped = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         self._z0 = None
         self._target_box = None
+        self._target_grasp = None
         self._needs_labels = self.want_ground_truth  # labelled at the first get_info, once poses are applied (GPU sim too)
 
     def _label_scene(self):
@@ -171,18 +173,69 @@ class RealVLGGraspEnv(TabletopBackendEnv):
                           poses.reshape(B, -1), onehot, self._target_rise()[:, None]], 1).float()
 
     def grasp_state(self) -> torch.Tensor:
-        """(B, GRASP_STATE_DIM = 43) float32, the privileged RL observation in the style of ManiSkill's
+        """(B, GRASP_STATE_DIM = 49) float32, the privileged RL observation in the style of ManiSkill's
         PickCube-v1: qpos 9 (rad, gripper m), qvel 9, TCP pose 7 [x, y, z, qw, qx, qy, qz], is_grasped 1,
         the instructed object's bounding-box centre relative to the TCP 3 (world frame, m), its pose 7,
         its bounding-box half extents 3 (object frame, m), the jaw features 3 (:meth:`_jaw_features`),
-        its rise above its start 1 (m, last). World frame."""
+        the grasp features 6 (:meth:`_grasp_features`), its rise above its start 1 (m, last). World frame."""
         tcp = self.agent.tcp.pose.raw_pose
         B = self.num_envs
         pose = self.object_poses()[torch.arange(B), torch.as_tensor(self.target_slot)]
         _, half = self._target_box_local()
         return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), tcp, self._is_grasped.float()[:, None],
-                          self._target_center() - tcp[:, :3], pose, half, self._jaw_features(tcp, pose, half),
-                          self._target_rise()[:, None]], 1).float()
+                          self._target_center(pose) - tcp[:, :3], pose, half, self._jaw_features(tcp, pose, half),
+                          self._grasp_features(tcp, pose), self._target_rise()[:, None]], 1).float()
+
+    def _grasp_features(self, tcp: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
+        """(B, 6): the target grasp's TCP point relative to the TCP 3 (world, m), cos 2d and sin 2d of the
+        angle d (rad, about world z) from the gripper's closing axis (TCP y) to the grasp's jaw axis
+        (the jaws are on the grasp at d = 0; pi-periodic), and the grasp's opening (m). The grasp is
+        :meth:`_target_grasp_world` (it moves with the object)."""
+        from mani_skill.utils.geometry.rotation_conversions import quaternion_to_matrix
+
+        point, angle, opening = self._target_grasp_world(pose)
+        Rt = quaternion_to_matrix(tcp[:, 3:])
+        d = angle - torch.atan2(Rt[:, 1, 1], Rt[:, 0, 1])
+        return torch.stack([*(point - tcp[:, :3]).T, torch.cos(2 * d), torch.sin(2 * d), opening], 1)
+
+    def _target_grasp_local(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The target's best top-down grasp label whose open gripper clears the other objects at the
+        episode's start (:func:`vlgsim.grasp.labels.collision_free_grasps`; the object's best label
+        when none clears them), in the object's frame: (B, 3) TCP point (m), (B,) jaw-axis angle about
+        the object's z (rad), (B,) opening (m). Computed once per episode. Privileged, as the
+        scripted expert's ground-truth grasps are; no label at all (no object of the library lacks
+        them): the bounding-box centre, angle 0, opening 0."""
+        if self._target_grasp is None:
+            from vlgsim.grasp.antipodal import object_grasps
+            from vlgsim.grasp.labels import collision_free_grasps
+
+            B = self.num_envs
+            point, angle, opening = np.zeros((B, 3), np.float32), np.zeros(B, np.float32), np.zeros(B, np.float32)
+            box_center = self._target_box_local()[0].cpu().numpy()
+            for i, sc in enumerate(self.scenes):
+                obj = sc.objects[sc.target_index]
+                inv = np.linalg.inv(obj.pose)
+                g = next(iter(collision_free_grasps(sc.objects, sc.target_index)), None)
+                g = g.transformed(inv) if g is not None else next(iter(object_grasps(obj.spec)), None)
+                if g is None:
+                    point[i] = box_center[i]
+                else:
+                    point[i], angle[i], opening[i] = g.center, g.axis_angle_rad, g.opening_m
+            self._target_grasp = tuple(torch.as_tensor(x, device=self.device) for x in (point, angle, opening))
+        return self._target_grasp
+
+    def _target_grasp_world(self, pose: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`_target_grasp_local` at the target's current ``pose`` (B, 7) [x, y, z, qw, qx, qy, qz]
+        (read from the sim when None): (B, 3) world TCP point (m), (B,) jaw-axis angle about world z (rad),
+        (B,) opening (m)."""
+        from mani_skill.utils.geometry.rotation_conversions import quaternion_apply
+
+        if pose is None:
+            pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+        point, angle, opening = self._target_grasp_local()
+        axis = torch.stack([torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)], 1)
+        axis = quaternion_apply(pose[:, 3:], axis)
+        return pose[:, :3] + quaternion_apply(pose[:, 3:], point), torch.atan2(axis[:, 1], axis[:, 0]), opening
 
     @staticmethod
     def _jaw_features(tcp: torch.Tensor, pose: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
@@ -217,11 +270,13 @@ class RealVLGGraspEnv(TabletopBackendEnv):
             self._target_box = (torch.as_tensor(c, device=self.device), torch.as_tensor(h, device=self.device))
         return self._target_box
 
-    def _target_center(self) -> torch.Tensor:
-        """(B, 3) world position of the target's bounding-box centre (m)."""
+    def _target_center(self, pose: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, 3) world position of the target's bounding-box centre (m) at its ``pose`` (B, 7)
+        (read from the sim when None)."""
         from mani_skill.utils.geometry.rotation_conversions import quaternion_apply
 
-        pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+        if pose is None:
+            pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
         return pose[:, :3] + quaternion_apply(pose[:, 3:], self._target_box_local()[0])
 
     def _empty_slots(self) -> torch.Tensor:
@@ -284,7 +339,8 @@ class RealVLGGraspEnv(TabletopBackendEnv):
 
     def compute_dense_reward(self, obs, action, info):
         tcp = self.agent.tcp.pose.p
-        goal = self._target_center() if self.reach_point == "center" else self._target_pos()
+        goal = {"center": self._target_center, "grasp": lambda: self._target_grasp_world()[0],
+                "origin": self._target_pos}[self.reach_point]()
         reach = 1 - torch.tanh(5 * torch.linalg.norm(goal - tcp, dim=1))
         grasped = self._is_grasped.float()
         lift = torch.clamp(self._target_rise() / LIFT_SUCCESS_M, 0, 1)

@@ -6,11 +6,12 @@
 
 ``obs="grasp"`` (default, the RL task): observation ``RealVLGGraspEnv.grasp_state`` (robot, TCP
 pose, is_grasped, the instructed object's box centre relative to the TCP, its pose, size, jaw
-features and rise), top-down action [dx, dy, dz, (dyaw,) gripper] with the TCP held pointing down
+features, its best collision-free grasp label relative to the TCP with the jaw-axis angle still to
+turn and the opening, and its rise), top-down action [dx, dy, dz, (dyaw,) gripper] with the TCP held pointing down
 (:class:`vlgsim.envs.wrappers.GraspStateTopDown`; ``control="dls"``: one damped-least-squares step on
 the Jacobian sent to ``pd_joint_pos``, ``control="ee"``: ManiSkill's ``pd_ee_delta_pose`` IK, 4-D
-only; ``yaw=True`` adds the yaw turn), the reach stage pulling to the object's box centre
-(``reach_point="center"``), no reset render (``ground_truth=False``), observations normalised by
+only; ``yaw=True`` adds the yaw turn), the reach stage pulling to that grasp's TCP point
+(``reach_point="grasp"``), no reset render (``ground_truth=False``), observations normalised by
 ``VecNormalize`` (``vecnormalize.pkl``). The envs run in one process (``DummyVecEnv``) unless
 ``subproc=True`` (``SubprocVecEnv``, one process each).
 ``obs="target"``: :func:`vlgsim.envs.wrappers.target_state` with the 7-D action; ``obs="state"``:
@@ -20,7 +21,8 @@ Logs: every finished episode (return, success, length) to ``episodes.csv`` and `
 as it goes; SB3's own logger to ``sb3/`` (``progress.csv`` and TensorBoard events).
 Checkpoints ``model.zip`` (and ``vecnormalize.pkl``) every ``checkpoint_steps``, also kept as
 ``checkpoints/STEPS/`` (each loads as ``sb3:OUT/checkpoints/STEPS``); ``resume=True`` loads it and trains
-the remaining ``total_steps - num_timesteps`` (the logs are appended to). Writes
+the remaining ``total_steps - num_timesteps`` (the logs are appended to) with ``cfg``'s PPO settings (the
+network stays the saved one). Writes
 ``train.json`` and ``curve.png`` (return and success against environment steps).
 """
 
@@ -41,8 +43,8 @@ ALGOS = ("ppo", "sac")
 OBS_KINDS = ("grasp", "target", "state")
 CONTROLS = {"dls": "pd_joint_pos", "ee": "pd_ee_delta_pose"}
 """``--obs grasp`` top-down control -> the env's control_mode."""
-GRASP_ENV_KWARGS = {"reach_point": "center", "ground_truth": False}
-"""What ``obs="grasp"`` adds to the env: reach reward to the object's box centre, no reset render."""
+GRASP_ENV_KWARGS = {"reach_point": "grasp", "ground_truth": False}
+"""What ``obs="grasp"`` adds to the env: reach reward to the target's grasp label, no reset render."""
 
 
 @dataclass
@@ -50,7 +52,7 @@ class SB3Config:
     env_id: str = "RealVLG-Grasp-v0"
     algo: str = "ppo"
     total_steps: int = 20_000
-    n_envs: int = 4
+    n_envs: int = 8
     subproc: bool = False
     seed: int = 0
     env_kwargs: dict = field(default_factory=lambda: {"n_objects": [1, 1]})
@@ -62,7 +64,7 @@ class SB3Config:
     normalize_obs: bool = True
     normalize_reward: bool = False
     ppo_kwargs: dict = field(default_factory=lambda: dict(
-        n_steps=250, batch_size=250, n_epochs=10, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
+        n_steps=250, batch_size=500, n_epochs=5, gamma=0.8, gae_lambda=0.9, learning_rate=3e-4, ent_coef=0.0,
         target_kl=0.1, policy_kwargs=dict(net_arch=[256, 256, 256], log_std_init=-0.5)))
 
 
@@ -106,6 +108,13 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
         raise ValueError(f"obs {cfg.obs!r}; rule: one of {OBS_KINDS}")
     if cfg.control not in CONTROLS:
         raise ValueError(f"control {cfg.control!r}; rule: one of {tuple(CONTROLS)}")
+    if cfg.algo == "ppo":
+        import inspect
+
+        known = set(inspect.signature(PPO.__init__).parameters) - {"self", "policy", "env"}
+        bad = sorted(set(cfg.ppo_kwargs) - known)
+        if bad:
+            raise ValueError(f"PPO settings {bad}; rule: arguments of stable_baselines3.PPO ({', '.join(sorted(known))})")
     import torch
 
     torch.set_num_threads(1)
@@ -163,7 +172,9 @@ def train_sb3(cfg: SB3Config, out: Path, progress_bar: bool = True, resume: bool
 
     Algo = PPO if cfg.algo == "ppo" else SAC
     if resume:
-        model = Algo.load(out / "model.zip", env=venv, device="cpu")
+        # the settings given now (e.g. a lower learning rate for a second stage) replace the saved ones
+        custom = {k: v for k, v in cfg.ppo_kwargs.items() if k != "policy_kwargs"} if cfg.algo == "ppo" else {}
+        model = Algo.load(out / "model.zip", env=venv, device="cpu", custom_objects=custom)
     else:
         kwargs = dict(cfg.ppo_kwargs) if cfg.algo == "ppo" else dict(learning_starts=500)
         model = Algo("MlpPolicy", venv, seed=cfg.seed, verbose=0, device="cpu", **kwargs)
