@@ -179,8 +179,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         its bounding-box half extents 3 (object frame, m), the jaw features 3 (:meth:`_jaw_features`),
         the grasp features 6 (:meth:`_grasp_features`), its rise above its start 1 (m, last). World frame."""
         tcp = self.agent.tcp.pose.raw_pose
-        B = self.num_envs
-        pose = self.object_poses()[torch.arange(B), torch.as_tensor(self.target_slot)]
+        pose = self._target_pose()
         _, half = self._target_box_local()
         return torch.cat([self.agent.robot.get_qpos(), self.agent.robot.get_qvel(), tcp, self._is_grasped.float()[:, None],
                           self._target_center(pose) - tcp[:, :3], pose, half, self._jaw_features(tcp, pose, half),
@@ -231,7 +230,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         from mani_skill.utils.geometry.rotation_conversions import quaternion_apply
 
         if pose is None:
-            pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+            pose = self._target_pose()
         point, angle, opening = self._target_grasp_local()
         axis = torch.stack([torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)], 1)
         axis = quaternion_apply(pose[:, 3:], axis)
@@ -276,7 +275,7 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         from mani_skill.utils.geometry.rotation_conversions import quaternion_apply
 
         if pose is None:
-            pose = self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+            pose = self._target_pose()
         return pose[:, :3] + quaternion_apply(pose[:, 3:], self._target_box_local()[0])
 
     def _empty_slots(self) -> torch.Tensor:
@@ -284,9 +283,12 @@ class RealVLGGraspEnv(TabletopBackendEnv):
         n = torch.as_tensor(self.n_objects, device=self.device)
         return torch.arange(self.max_objects, device=self.device)[None, :] >= n[:, None]
 
+    def _target_pose(self) -> torch.Tensor:
+        """(B, 7) world pose [x, y, z, qw, qx, qy, qz] of the instructed object (m)."""
+        return self.object_poses()[torch.arange(self.num_envs), torch.as_tensor(self.target_slot)]
+
     def _target_pos(self) -> torch.Tensor:
-        poses = self.object_poses()
-        return poses[torch.arange(self.num_envs), torch.as_tensor(self.target_slot), :3]
+        return self._target_pose()[:, :3]
 
     def _rises(self) -> torch.Tensor:
         z = self.object_poses()[..., 2]
