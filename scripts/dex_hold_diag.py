@@ -8,39 +8,18 @@ runs/hold_diag_{object}_{part}.npz and reused (REOPT=1 optimises again).
     CFG='{"pinch_share": 1.0}' REOPT=1 python scripts/dex_hold_diag.py bottle neck 8   # a SynthesisConfig override
 """
 
-import json
-import os
 import sys
-import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from vlgsim.assets.objects import GRASPABLE_PARTS
 from vlgsim.grasp import dex_validate as V
-from vlgsim.grasp.dex_energy import GraspEnergy
 from vlgsim.grasp.dex_pipeline import ObjectSetup
-from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
+
+from dex_diag_grasps import first_batch
 
 cat, part, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = ObjectSetup(cat, 1.0, 0, "cpu")
-k = GRASPABLE_PARTS[cat].index(part)
-path = Path(f"runs/hold_diag_{cat}_{part}.npz")
-if path.exists() and not os.environ.get("REOPT"):
-    z = np.load(path)
-    grasps, pen = z["grasps"], z["pen"]
-else:
-    cfg = replace(SynthesisConfig(), **json.loads(os.environ.get("CFG", "{}")))
-    e = GraspEnergy(s.hand, s.obj, part, n, contacts_on_part=cfg.contacts_on_part)
-    rng = np.random.default_rng([0, k])
-    t = time.time()
-    x0, act = initial_grasps(s.hand, s.asset.part(part).mesh, n, rng, cfg, s.obj.surface_points[s.obj.surface_part != k])
-    res = optimize(e, x0, act, cfg, rng)
-    grasps, pen = res.grasps, e.evaluate(res.grasps, res.active)["pen_depth"]
-    print(f"optimised {n} grasps in {time.time() - t:.0f} s")
-    path.parent.mkdir(exist_ok=True)
-    np.savez(path, grasps=grasps, pen=pen)
+grasps, pen, _ = first_batch(s, cat, part, n)
 sim = s.validator.sim
 com = np.r_[np.asarray(sim.body.cmass_local_pose.p, float), 1.0]  # centre of mass, object frame (homogeneous)
 print(f"{cat} mass {s.validator.mass:.3f} kg, centre of mass {np.round(com[:3], 3)} m (object frame)")
@@ -54,9 +33,7 @@ for i, g in enumerate(grasps):
             nearest.setdefault(name, set()).add(s.obj.part_names[int(np.argmin(row))])
     drift = []
     for direction in V.DIRECTIONS:
-        sim.place_object(np.eye(4))
-        sim.set_hand(qpos, squeeze)
-        sim.step(V.SETTLE_STEPS * V.PHYSX_SUBSTEPS)
+        s.validator.settle(g, (qpos, squeeze))
         P0 = sim.object_pose.copy()
         sim.step(V.HOLD_STEPS * V.PHYSX_SUBSTEPS, object_force=direction * 9.81 * s.validator.mass)
         P1 = sim.object_pose

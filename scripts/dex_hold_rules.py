@@ -14,43 +14,23 @@ each on top of no penetration, part alignment and >= 2 touching fingers.
     DRIVES='200,5,20;1000,0,100' python scripts/dex_hold_rules.py bottle neck 8
 """
 
-import json
 import os
 import sys
 import time
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-from vlgsim.assets.objects import GRASPABLE_PARTS
 from vlgsim.assets.shadow_hand import FINGERS
 from vlgsim.grasp import dex_validate as V
-from vlgsim.grasp.dex_energy import GraspEnergy
 from vlgsim.grasp.dex_pipeline import ObjectSetup
-from vlgsim.grasp.dex_synthesis import SynthesisConfig, initial_grasps, optimize
 from vlgsim.sim import dex_hand
+
+from dex_diag_grasps import first_batch
 
 MAX_DRIFT_M = 0.02  # the drift rule of sessions 1-8
 cat, part, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = ObjectSetup(cat, 1.0, 0, "cpu")
-k = GRASPABLE_PARTS[cat].index(part)
-path = Path(f"runs/hold_diag_{cat}_{part}.npz")
-if path.exists() and not os.environ.get("REOPT") and len(np.load(path)["grasps"]) >= n:
-    z = np.load(path)
-    grasps, pen, spen = z["grasps"][:n], z["pen"][:n], z["spen"][:n] if "spen" in z else np.zeros(n)
-else:
-    cfg = replace(SynthesisConfig(), **json.loads(os.environ.get("CFG", "{}")))
-    e = GraspEnergy(s.hand, s.obj, part, n, contacts_on_part=cfg.contacts_on_part)
-    rng = np.random.default_rng([0, k])
-    t = time.time()
-    x0, act = initial_grasps(s.hand, s.asset.part(part).mesh, n, rng, cfg, s.obj.surface_points[s.obj.surface_part != k])
-    res = optimize(e, x0, act, cfg, rng)
-    ev = e.evaluate(res.grasps, res.active)
-    grasps, pen, spen = res.grasps, ev["pen_depth"], ev["spen_depth"]
-    print(f"optimised {n} grasps in {time.time() - t:.0f} s", flush=True)
-    path.parent.mkdir(exist_ok=True)
-    np.savez(path, grasps=grasps, pen=pen, spen=spen)
+grasps, pen, spen = first_batch(s, cat, part, n)
 sim = s.validator.sim
 default = f"{dex_hand.FINGER_STIFFNESS},{dex_hand.FINGER_DAMPING},{dex_hand.FINGER_FORCE}"
 for drive in os.environ.get("DRIVES", default).split(";"):
